@@ -1,0 +1,286 @@
+"""Turn a validated run report into rows: one transaction, bulk writes, stored exactly once."""
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+
+from runs.bulk import bulk_insert
+from runs.models import (
+    Invariant,
+    InvariantFailure,
+    Project,
+    Run,
+    Scenario,
+    ScenarioResult,
+    Status,
+    Suite,
+)
+from runs.schema import RunReport, ScenarioReport
+
+DEFAULT_BUDGET_MINUTES = {"smoke": 10, "full": 35, "nightly": 35}
+# `BID-001`, `bid_001`, `TENANT-004`: the area or kind is the part before the number.
+ID_PREFIX = re.compile(r"^([A-Za-z][A-Za-z0-9]*)[-_]\d")
+LOOKUP_CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    run: Run
+    created: bool
+
+
+class ReportConflict(Exception):
+    """The run id was already stored with different content."""
+
+    def __init__(self, run: Run) -> None:
+        super().__init__(
+            f"run {run.external_id!r} was already received with different content; "
+            "post a new run id for a new attempt"
+        )
+        self.run = run
+
+
+def id_prefix(identifier: str) -> str:
+    match = ID_PREFIX.match(identifier)
+    return match.group(1).upper() if match else ""
+
+
+def report_digest(report: RunReport) -> str:
+    # Hashing the validated model, not the raw bytes, makes whitespace and unknown fields
+    # irrelevant to "same content".
+    return hashlib.sha256(report.model_dump_json(by_alias=True).encode()).hexdigest()
+
+
+def has_diagnostics_gap(scenario: ScenarioReport) -> bool:
+    if scenario.status not in (Status.FAILED, Status.ERROR):
+        return False
+    return not scenario.failures or any(f.invariant_id is None for f in scenario.failures)
+
+
+def run_ingest(*, project: Project, report: RunReport) -> IngestResult:
+    """Store `report` for `project` once.
+
+    Re-posting identical content returns the stored run; different content under the same
+    run id raises ReportConflict. Either way nothing is written twice.
+    """
+    digest = report_digest(report)
+    existing = _stored_run(project, report.run.id)
+    if existing is not None:
+        return _replay(existing, digest)
+    try:
+        with transaction.atomic():
+            run = _store(project, report, digest)
+    except IntegrityError:
+        # A concurrent post of the same run id committed first: the unique constraint made
+        # this one wait for it and then fail, so the stored run is now visible.
+        existing = _stored_run(project, report.run.id)
+        if existing is None:
+            raise
+        return _replay(existing, digest)
+    return IngestResult(run=run, created=True)
+
+
+def _stored_run(project: Project, external_id: str) -> Run | None:
+    return Run.objects.filter(project=project, external_id=external_id).first()
+
+
+def _replay(run: Run, digest: str) -> IngestResult:
+    if run.content_sha256 != digest:
+        raise ReportConflict(run)
+    return IngestResult(run=run, created=False)
+
+
+def _store(project: Project, report: RunReport, digest: str) -> Run:
+    # The run row goes first so that a concurrent duplicate blocks on its unique key
+    # before doing any other work.
+    run = _insert_run(project, report, digest)
+    scenario_ids = _scenario_catalog(project, report.scenarios)
+    invariant_ids = _invariant_catalog(
+        project,
+        {
+            failure.invariant_id
+            for scenario in report.scenarios
+            for failure in scenario.failures
+            if failure.invariant_id
+        },
+    )
+    result_ids = bulk_insert(
+        ScenarioResult,
+        [
+            "run_id",
+            "scenario_id",
+            "position",
+            "status",
+            "duration_ms",
+            "attempt",
+            "title",
+            "file",
+            "diagnostics_gap",
+            "started_at",
+        ],
+        [
+            (
+                run.pk,
+                scenario_ids[scenario.scenario_id],
+                position,
+                scenario.status,
+                scenario.duration_ms,
+                scenario.attempt,
+                scenario.title,
+                scenario.file,
+                has_diagnostics_gap(scenario),
+                run.started_at,
+            )
+            for position, scenario in enumerate(report.scenarios)
+        ],
+        return_ids=True,
+    )
+    bulk_insert(
+        InvariantFailure,
+        [
+            "result_id",
+            "run_id",
+            "invariant_id",
+            "position",
+            "organization_under_test",
+            "key_entity_ids",
+            "message",
+            "expected",
+            "observed",
+            "artifacts",
+            "evidence",
+        ],
+        [
+            (
+                result_id,
+                run.pk,
+                invariant_ids.get(failure.invariant_id) if failure.invariant_id else None,
+                position,
+                failure.organization_under_test or "",
+                failure.key_entity_ids,
+                failure.message,
+                failure.expected,
+                failure.observed,
+                failure.artifacts,
+                [table.model_dump(mode="json") for table in failure.evidence],
+            )
+            for result_id, scenario in zip(result_ids, report.scenarios, strict=True)
+            for position, failure in enumerate(scenario.failures)
+        ],
+    )
+    return run
+
+
+def _insert_run(project: Project, report: RunReport, digest: str) -> Run:
+    info = report.run
+    suite, _ = Suite.objects.get_or_create(
+        project=project,
+        name=info.suite,
+        defaults={"budget_minutes": DEFAULT_BUDGET_MINUTES.get(info.suite.lower())},
+    )
+    counts = {status: 0 for status in Status.values}
+    for scenario in report.scenarios:
+        counts[scenario.status] += 1
+    if not report.scenarios:
+        # A run that ran nothing is not green: usually the harness never started.
+        status = Status.ERROR
+    elif counts[Status.FAILED] or counts[Status.ERROR]:
+        status = Status.FAILED
+    else:
+        status = Status.PASSED
+    rerun_of = _stored_run(project, info.rerun_of) if info.rerun_of else None
+    return Run.objects.create(
+        project=project,
+        suite=suite,
+        external_id=info.id,
+        ci_url=info.url or "",
+        branch=info.branch,
+        commit=info.commit,
+        trigger=info.trigger,
+        started_at=info.started_at,
+        finished_at=info.finished_at,
+        duration_ms=int((info.finished_at - info.started_at).total_seconds() * 1000),
+        rerun_of_external_id=info.rerun_of or "",
+        rerun_of=rerun_of,
+        status=status,
+        passed_count=counts[Status.PASSED],
+        failed_count=counts[Status.FAILED],
+        skipped_count=counts[Status.SKIPPED],
+        error_count=counts[Status.ERROR],
+        diagnostics_gap_count=sum(has_diagnostics_gap(s) for s in report.scenarios),
+        content_sha256=digest,
+    )
+
+
+def _chunks(keys: list[str]) -> Iterable[list[str]]:
+    for start in range(0, len(keys), LOOKUP_CHUNK):
+        yield keys[start : start + LOOKUP_CHUNK]
+
+
+def _scenario_catalog(project: Project, scenarios: list[ScenarioReport]) -> dict[str, int]:
+    """Ids of the project's catalog entries for these scenarios, adding the new ones.
+
+    The catalog keeps the latest non-empty title and file a report gave.
+    """
+    reported: dict[str, tuple[str, str]] = {}
+    for scenario in scenarios:
+        reported[scenario.scenario_id] = (scenario.title, scenario.file)
+    keys = sorted(reported)
+    known: dict[str, Scenario] = {}
+    for chunk in _chunks(keys):
+        for scenario in Scenario.objects.filter(project=project, key__in=chunk).only(
+            "id", "key", "title", "file"
+        ):
+            known[scenario.key] = scenario
+    new_keys = [key for key in keys if key not in known]
+    # Sorted inserts and ignore_conflicts: two runs adding the same new scenarios at once
+    # neither deadlock nor fail; the loser of each race just reads the winner's row below.
+    Scenario.objects.bulk_create(
+        [
+            Scenario(
+                project=project,
+                key=key,
+                area=id_prefix(key),
+                title=reported[key][0],
+                file=reported[key][1],
+            )
+            for key in new_keys
+        ],
+        batch_size=LOOKUP_CHUNK,
+        ignore_conflicts=True,
+    )
+    ids = {key: scenario.pk for key, scenario in known.items()}
+    for chunk in _chunks(new_keys):
+        ids.update(Scenario.objects.filter(project=project, key__in=chunk).values_list("key", "id"))
+    changed = []
+    for key, scenario in known.items():
+        title, file = reported[key]
+        if (title and title != scenario.title) or (file and file != scenario.file):
+            scenario.title = title or scenario.title
+            scenario.file = file or scenario.file
+            changed.append(scenario)
+    changed.sort(key=lambda scenario: scenario.key)
+    Scenario.objects.bulk_update(changed, ["title", "file"], batch_size=500)
+    return ids
+
+
+def _invariant_catalog(project: Project, keys: set[str]) -> dict[str, int]:
+    ordered = sorted(keys)
+    ids: dict[str, int] = {}
+    for chunk in _chunks(ordered):
+        ids.update(
+            Invariant.objects.filter(project=project, key__in=chunk).values_list("key", "id")
+        )
+    new_keys = [key for key in ordered if key not in ids]
+    Invariant.objects.bulk_create(
+        [Invariant(project=project, key=key, kind=id_prefix(key)) for key in new_keys],
+        ignore_conflicts=True,
+    )
+    for chunk in _chunks(new_keys):
+        ids.update(
+            Invariant.objects.filter(project=project, key__in=chunk).values_list("key", "id")
+        )
+    return ids

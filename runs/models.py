@@ -1,0 +1,224 @@
+from django.conf import settings
+from django.db import models
+
+
+class Project(models.Model):
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProjectToken(models.Model):
+    """A CI credential for posting reports. Only the SHA-256 of the token is kept."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    hint = models.CharField(
+        max_length=16, help_text="The token's first characters, to tell it apart."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.project.slug} {self.hint}…"
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        VIEWER = "viewer", "Viewer"
+        MEMBER = "member", "Member"
+        ADMIN = "admin", "Admin"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="membership_once_per_project")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.project} as {self.role}"
+
+
+class Suite(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="suites")
+    name = models.CharField(max_length=100)
+    budget_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Runtime budget; runs longer than this are over budget."
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="suite_name_unique_in_project")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Scenario(models.Model):
+    """The catalog entry of a scenario id (`BID-001`) in a project; results point here."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="scenarios")
+    key = models.CharField(max_length=300)
+    area = models.CharField(max_length=32, blank=True)
+    title = models.TextField(blank=True)
+    file = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "key"], name="scenario_key_unique_in_project"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class Invariant(models.Model):
+    """The catalog entry of an invariant id (`TENANT-004`); `kind` is its prefix."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="invariants")
+    key = models.CharField(max_length=300)
+    kind = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "key"], name="invariant_key_unique_in_project"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class Status(models.TextChoices):
+    PASSED = "passed", "Passed"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"
+    ERROR = "error", "Error"
+
+
+class Run(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="runs")
+    suite = models.ForeignKey(Suite, on_delete=models.PROTECT, related_name="runs")
+    external_id = models.CharField(max_length=200, help_text="CI's id for this run attempt.")
+    ci_url = models.TextField(blank=True)
+    branch = models.CharField(max_length=255, blank=True)
+    commit = models.CharField(max_length=64, blank=True)
+    trigger = models.CharField(max_length=64, blank=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    duration_ms = models.BigIntegerField()
+    rerun_of_external_id = models.CharField(max_length=200, blank=True)
+    rerun_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns"
+    )
+    status = models.CharField(max_length=8, choices=Status.choices)
+    # Counts are stored so that lists never re-count results.
+    passed_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    diagnostics_gap_count = models.PositiveIntegerField(default=0)
+    content_sha256 = models.CharField(max_length=64)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            # The idempotency key: one run per CI run id, also under concurrent posts.
+            models.UniqueConstraint(
+                fields=["project", "external_id"], name="run_external_id_unique_in_project"
+            )
+        ]
+        indexes = [
+            # Run list of a project, newest first, optionally narrowed to one suite.
+            models.Index(fields=["project", "-started_at"], name="run_project_started"),
+            models.Index(fields=["project", "suite", "-started_at"], name="run_suite_started"),
+        ]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+    @property
+    def total_count(self) -> int:
+        return self.passed_count + self.failed_count + self.skipped_count + self.error_count
+
+    @property
+    def budget_ms(self) -> int | None:
+        budget = self.suite.budget_minutes
+        return None if budget is None else budget * 60_000
+
+    @property
+    def over_budget(self) -> bool:
+        budget_ms = self.budget_ms
+        return budget_ms is not None and self.duration_ms > budget_ms
+
+
+class ScenarioResult(models.Model):
+    # Both foreign keys lead the composite indexes below, which serve their lookups too.
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="results", db_index=False)
+    scenario = models.ForeignKey(
+        Scenario, on_delete=models.PROTECT, related_name="results", db_index=False
+    )
+    position = models.PositiveIntegerField(help_text="Order in the report.")
+    status = models.CharField(max_length=8, choices=Status.choices)
+    duration_ms = models.BigIntegerField(null=True, blank=True)
+    attempt = models.PositiveIntegerField(default=1)
+    title = models.TextField(blank=True)
+    file = models.TextField(blank=True)
+    # A failed or errored scenario that does not name the invariant it broke is a harness defect.
+    diagnostics_gap = models.BooleanField(default=False)
+    # Copied from the run so one scenario's history is read from one index, without a join.
+    started_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["run", "position"]
+        indexes = [
+            # One scenario across runs (scenario page, history strip).
+            models.Index(fields=["scenario", "-started_at"], name="result_scenario_history"),
+            # The failed results of one run (run page).
+            models.Index(fields=["run", "status"], name="result_run_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scenario_id} in run {self.run_id}: {self.status}"
+
+
+class InvariantFailure(models.Model):
+    result = models.ForeignKey(ScenarioResult, on_delete=models.CASCADE, related_name="failures")
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="failures")
+    invariant = models.ForeignKey(
+        Invariant, null=True, blank=True, on_delete=models.PROTECT, related_name="failures"
+    )
+    position = models.PositiveIntegerField()
+    organization_under_test = models.CharField(max_length=255, blank=True)
+    key_entity_ids = models.JSONField(default=dict, blank=True)
+    message = models.TextField(blank=True)
+    expected = models.TextField(blank=True)
+    observed = models.TextField(blank=True)
+    artifacts = models.JSONField(default=list, blank=True)
+    # [{"label": str, "rows": [{column: value, ...}, ...]}, ...] exactly as the suite queried them.
+    evidence = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["result", "position"]
+
+    def __str__(self) -> str:
+        return f"{self.invariant_id or 'no invariant'} in result {self.result_id}"

@@ -1,0 +1,114 @@
+"""The HTTP API CI talks to. Views authenticate, read the body and hand over to services."""
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, JsonResponse
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+
+from runs.ingest import ReportConflict, run_ingest
+from runs.models import Project, Run
+from runs.schema import ReportInvalid, report_parse
+from runs.tokens import project_for_token
+
+JSON_CONTENT_TYPES = {"application/json"}
+
+
+class ApiError(Exception):
+    def __init__(
+        self, status: int, error: str, problems: list[dict[str, str]] | None = None
+    ) -> None:
+        super().__init__(error)
+        self.status = status
+        self.error = error
+        self.problems = problems or []
+
+    def response(self) -> JsonResponse:
+        body: dict[str, Any] = {"error": self.error}
+        if self.problems:
+            body["problems"] = self.problems
+        response = JsonResponse(body, status=self.status)
+        if self.status == 401:
+            response["WWW-Authenticate"] = 'Bearer realm="triage"'
+        return response
+
+
+def _authenticated_project(request: HttpRequest, slug: str) -> Project:
+    scheme, _, raw_token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not raw_token.strip():
+        raise ApiError(401, "missing project token: send 'Authorization: Bearer <token>'")
+    project = project_for_token(raw_token.strip())
+    if project is None:
+        raise ApiError(401, "the project token is not valid")
+    if project.slug != slug:
+        # Same answer as for a project that does not exist: a token says nothing of others.
+        raise ApiError(404, f"no project {slug!r}")
+    return project
+
+
+def _report_body(request: HttpRequest) -> bytes:
+    if request.content_type not in JSON_CONTENT_TYPES:
+        raise ApiError(
+            415,
+            f"unsupported content type {request.content_type or '(none)'!r}; "
+            "send the report as application/json",
+        )
+    limit = settings.REPORT_MAX_BYTES
+    too_big = ApiError(413, f"the report is larger than the limit of {limit} bytes")
+    try:
+        declared = int(request.headers.get("Content-Length") or 0)
+    except ValueError:
+        raise ApiError(400, "Content-Length is not a number") from None
+    if declared > limit:
+        raise too_big
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        raise too_big from None
+    if len(body) > limit:
+        raise too_big
+    return body
+
+
+def _run_summary(request: HttpRequest, run: Run, *, created: bool) -> dict[str, Any]:
+    path = reverse("run_detail", kwargs={"slug": run.project.slug, "run_id": run.pk})
+    return {
+        "id": run.pk,
+        "url": request.build_absolute_uri(path),
+        "runId": run.external_id,
+        "created": created,
+        "status": run.status,
+        "counts": {
+            "passed": run.passed_count,
+            "failed": run.failed_count,
+            "skipped": run.skipped_count,
+            "error": run.error_count,
+            "diagnosticsGaps": run.diagnostics_gap_count,
+        },
+        "durationMs": run.duration_ms,
+    }
+
+
+@csrf_exempt
+def run_report_receive(request: HttpRequest, slug: str) -> JsonResponse:
+    """POST /api/v1/projects/<slug>/runs: store one run report, exactly once."""
+    if request.method != "POST":
+        response = JsonResponse({"error": "use POST to send a run report"}, status=405)
+        response["Allow"] = "POST"
+        return response
+    try:
+        project = _authenticated_project(request, slug)
+        report = report_parse(_report_body(request))
+        outcome = run_ingest(project=project, report=report)
+    except ApiError as exc:
+        return exc.response()
+    except ReportInvalid as exc:
+        return ApiError(400, exc.error, exc.problems).response()
+    except ReportConflict as exc:
+        return ApiError(409, str(exc)).response()
+    return JsonResponse(
+        _run_summary(request, outcome.run, created=outcome.created),
+        status=201 if outcome.created else 200,
+    )
