@@ -57,7 +57,8 @@ def _copy_rows(
             columns = [meta.pk.column, *columns]
         column_list = ", ".join(connection.ops.quote_name(column) for column in columns)
         statement = f"COPY {connection.ops.quote_name(meta.db_table)} ({column_list}) FROM STDIN"
-        with cursor.cursor.copy(statement) as copy:
+        # Raw COPY bypasses Django's cursor, so map driver errors to Django's own classes.
+        with connection.wrap_database_errors, cursor.cursor.copy(statement) as copy:
             for index, row in enumerate(rows):
                 values = list(row)
                 for position in json_positions:

@@ -1,6 +1,7 @@
 """Turn a validated run report into rows: one transaction, bulk writes, stored exactly once."""
 
 import hashlib
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -49,9 +50,12 @@ def id_prefix(identifier: str) -> str:
 
 
 def report_digest(report: RunReport) -> str:
-    # Hashing the validated model, not the raw bytes, makes whitespace and unknown fields
-    # irrelevant to "same content".
-    return hashlib.sha256(report.model_dump_json(by_alias=True).encode()).hexdigest()
+    # Hashing the validated model with sorted keys, not the raw bytes, makes whitespace,
+    # key order and unknown fields irrelevant to "same content", as JSON itself has it.
+    canonical = json.dumps(
+        report.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def has_diagnostics_gap(scenario: ScenarioReport) -> bool:

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Migrate, load the demo project and serve the dashboard on http://127.0.0.1:${PORT:-8000}.
+# Without REDIS_URL, tasks run in-process; with it, a Celery worker (with beat) runs beside.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${VENV_BIN:-.venv/bin}
+PORT=${PORT:-8000}
+export DEBUG=${DEBUG:-true}
+
+"$BIN/python" manage.py migrate --no-input
+"$BIN/python" manage.py seed_demo
+
+children=()
+stop_children() {
+  trap - EXIT INT TERM
+  for pid in "${children[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait || true
+}
+trap stop_children EXIT INT TERM
+
+if [ -n "${REDIS_URL:-}" ]; then
+  "$BIN/celery" -A triage worker --beat --loglevel=INFO --concurrency=2 &
+  children+=($!)
+fi
+reload=()
+if [ "$DEBUG" = "true" ]; then reload=(--reload); fi
+"$BIN/gunicorn" triage.wsgi --bind "127.0.0.1:$PORT" --workers 2 --access-logfile - "${reload[@]}" &
+children+=($!)
+echo "Triage is serving on http://127.0.0.1:$PORT (Ctrl-C stops it)"
+wait -n

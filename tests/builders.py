@@ -1,0 +1,87 @@
+"""Builders for test data: reports as CI would post them, projects with tokens, users."""
+
+import copy
+import json
+from typing import Any
+
+from django.contrib.auth.models import User
+
+from runs.models import Membership, Project
+from runs.projects import membership_grant, project_create
+
+
+def a_failure(**overrides: Any) -> dict[str, Any]:
+    failure: dict[str, Any] = {
+        "invariantId": "TENANT-004",
+        "organizationUnderTest": "org-a",
+        "keyEntityIds": {"orgId": "org-a", "bidWindowId": "bw-17", "driverId": "drv-a-2"},
+        "message": "bid-open notification reached a driver of org-b",
+        "expected": "only drivers of org-a are notified",
+        "observed": "drv-b-1 of org-b was notified",
+        "evidence": [
+            {
+                "label": "notifications for bw-17",
+                "rows": [
+                    {"id": "n-1", "org_id": "org-a", "user_id": "drv-a-2"},
+                    {"id": "n-2", "org_id": "org-b", "user_id": "drv-b-1"},
+                ],
+            }
+        ],
+        "artifacts": ["logs/nightly/2026-11-20/ci-artifacts/report.json"],
+    }
+    failure.update(overrides)
+    return failure
+
+
+def a_scenario(scenario_id: str = "BID-001", status: str = "passed", **overrides: Any) -> dict:
+    scenario: dict[str, Any] = {
+        "scenarioId": scenario_id,
+        "title": f"{scenario_id} does what it should",
+        "status": status,
+        "durationMs": 5120,
+        "file": f"tests/integration/{scenario_id}.smoke.test.ts",
+        "attempt": 1,
+    }
+    if status == "failed":
+        scenario["failures"] = [a_failure()]
+    scenario.update(overrides)
+    return scenario
+
+
+def a_report(run_id: str = "gh-8812345-1", scenarios: list[dict] | None = None, **run: Any) -> dict:
+    info: dict[str, Any] = {
+        "id": run_id,
+        "suite": "smoke",
+        "url": "https://ci.example.test/runs/8812345",
+        "branch": "main",
+        "commit": "9f1c2e7",
+        "trigger": "pull_request",
+        "startedAt": "2026-11-20T02:00:00Z",
+        "finishedAt": "2026-11-20T02:08:31Z",
+    }
+    info.update(run)
+    if scenarios is None:
+        scenarios = [
+            a_scenario("BID-001", "failed"),
+            a_scenario("BID-002", "passed"),
+            a_scenario("SCH-001", "skipped"),
+        ]
+    return {"run": info, "scenarios": copy.deepcopy(scenarios)}
+
+
+def report_bytes(report: dict) -> bytes:
+    return json.dumps(report).encode()
+
+
+def a_project(slug: str = "dispatch", name: str = "Dispatch") -> tuple[Project, str]:
+    """A project and its CI token."""
+    return project_create(slug=slug, name=name)
+
+
+def a_user(
+    username: str, *, member_of: Project | None = None, password: str = "pw-for-tests"
+) -> User:
+    user = User.objects.create_user(username=username, password=password)
+    if member_of is not None:
+        membership_grant(project=member_of, user=user, role=Membership.Role.MEMBER)
+    return user

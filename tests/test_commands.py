@@ -1,0 +1,67 @@
+"""createproject and seed_demo, as an operator runs them."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from runs.models import InvariantFailure, Project, Run, ScenarioResult
+from runs.tokens import project_for_token
+
+
+@pytest.mark.django_db
+def test_createproject_prints_a_working_token_as_the_last_line():
+    out = io.StringIO()
+    call_command("createproject", "dispatch", "--name", "Dispatch", stdout=out)
+
+    token = out.getvalue().strip().splitlines()[-1]
+    project = Project.objects.get(slug="dispatch")
+    assert project.name == "Dispatch"
+    assert project_for_token(token) == project
+    assert token not in project.tokens.get().token_hash
+
+
+@pytest.mark.django_db
+def test_createproject_refuses_an_existing_slug():
+    call_command("createproject", "dispatch", stdout=io.StringIO())
+    with pytest.raises(CommandError, match="already exists"):
+        call_command("createproject", "dispatch", stdout=io.StringIO())
+
+
+@pytest.mark.django_db
+def test_seed_demo_loads_a_realistic_history_once():
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+
+    project = Project.objects.get(slug="acme-dispatch")
+    runs = Run.objects.filter(project=project)
+    assert runs.filter(suite__name="full").count() == 60
+    assert runs.filter(suite__name="smoke").count() >= 180
+    assert project.scenarios.count() == 120
+    assert set(project.scenarios.values_list("area", flat=True)) == {
+        "SCH",
+        "BID",
+        "NOS",
+        "HLT",
+        "API",
+        "UI",
+        "ADV",
+    }
+    leak = InvariantFailure.objects.filter(
+        run__project=project, invariant__key="TENANT-004"
+    ).first()
+    leaked_orgs = {row["org_id"] for row in leak.evidence[0]["rows"]}
+    assert leaked_orgs - {leak.organization_under_test} == {"org-b"}
+    assert ScenarioResult.objects.filter(run__project=project, diagnostics_gap=True).exists()
+    flaky_commits = runs.filter(rerun_of__isnull=False).values_list("commit", flat=True)
+    assert flaky_commits, "a scenario must fail and pass on one commit"
+    smoke = list(runs.filter(suite__name="smoke", trigger="pull_request").order_by("started_at"))
+    assert not smoke[0].over_budget
+    assert smoke[-1].over_budget
+    assert "Demo login: demo / demo-triage" in out.getvalue()
+
+    again = io.StringIO()
+    call_command("seed_demo", stdout=again)
+    assert Run.objects.count() == runs.count()
+    assert "0 runs added" in again.getvalue()

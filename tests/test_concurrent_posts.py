@@ -1,0 +1,64 @@
+"""Simultaneous posts of one run id through the real server give exactly one run."""
+
+import threading
+
+import pytest
+
+from runs.models import InvariantFailure, Run, ScenarioResult
+from tests.builders import a_report, a_scenario, report_bytes
+from tests.http import post
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CLIENTS = 8
+
+
+def post_all_at_once(url: str, bodies: list[bytes], token: str) -> list[int]:
+    start = threading.Barrier(len(bodies))
+    statuses: list[int] = [0] * len(bodies)
+
+    def send(index: int) -> None:
+        start.wait()
+        statuses[index] = post(url, bodies[index], token=token).status
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(bodies))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return statuses
+
+
+def big_report(run_id: str) -> dict:
+    return a_report(
+        run_id,
+        scenarios=[
+            a_scenario(f"ADV-{n:03d}", "failed" if n % 5 == 0 else "passed") for n in range(300)
+        ],
+    )
+
+
+def test_simultaneous_duplicates_store_one_run(project_and_token, runs_url):
+    _, token = project_and_token
+    body = report_bytes(big_report("gh-race-1"))
+
+    statuses = post_all_at_once(runs_url("dispatch"), [body] * CLIENTS, token)
+
+    assert sorted(statuses) == [200] * (CLIENTS - 1) + [201]
+    run = Run.objects.get()
+    assert ScenarioResult.objects.filter(run=run).count() == 300
+    assert InvariantFailure.objects.filter(run=run).count() == 60
+
+
+def test_simultaneous_different_runs_sharing_new_scenarios_are_all_stored(
+    project_and_token, runs_url
+):
+    _, token = project_and_token
+    bodies = [report_bytes(big_report(f"gh-parallel-{n}")) for n in range(CLIENTS)]
+
+    statuses = post_all_at_once(runs_url("dispatch"), bodies, token)
+
+    assert statuses == [201] * CLIENTS
+    assert Run.objects.count() == CLIENTS
+    assert ScenarioResult.objects.count() == 300 * CLIENTS
+    assert ScenarioResult.objects.values("scenario_id").distinct().count() == 300

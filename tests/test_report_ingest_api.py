@@ -1,0 +1,236 @@
+"""POST /api/v1/projects/<slug>/runs through a real HTTP server and PostgreSQL."""
+
+import json
+
+import pytest
+from django.db import DatabaseError, connection
+from django.test import override_settings
+
+from runs.ingest import run_ingest
+from runs.models import Invariant, InvariantFailure, Run, Scenario, ScenarioResult
+from runs.schema import report_parse
+from tests.builders import a_failure, a_project, a_report, a_scenario, report_bytes
+from tests.http import post
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def stored_rows() -> dict[str, int]:
+    return {
+        model.__name__: model.objects.count()
+        for model in (Run, ScenarioResult, InvariantFailure, Scenario, Invariant)
+    }
+
+
+def test_a_new_report_is_stored_with_its_failures_and_evidence(project_and_token, runs_url):
+    project, token = project_and_token
+    answer = post(runs_url("dispatch"), report_bytes(a_report()), token=token)
+
+    assert answer.status == 201
+    run = Run.objects.get(pk=answer.body["id"])
+    assert answer.body["url"].endswith(f"/p/dispatch/runs/{run.pk}/")
+    assert answer.body["created"] is True
+    assert (run.external_id, run.suite.name, run.branch, run.commit) == (
+        "gh-8812345-1",
+        "smoke",
+        "main",
+        "9f1c2e7",
+    )
+    assert run.duration_ms == 511_000
+    assert (run.passed_count, run.failed_count, run.skipped_count, run.error_count) == (1, 1, 1, 0)
+    assert run.status == "failed"
+    assert run.suite.budget_minutes == 10
+    failure = InvariantFailure.objects.get(run=run)
+    assert failure.invariant.key == "TENANT-004"
+    assert failure.invariant.kind == "TENANT"
+    assert failure.result.scenario.key == "BID-001"
+    assert failure.result.scenario.area == "BID"
+    assert failure.organization_under_test == "org-a"
+    assert failure.key_entity_ids["bidWindowId"] == "bw-17"
+    assert failure.evidence[0]["rows"][1] == {"id": "n-2", "org_id": "org-b", "user_id": "drv-b-1"}
+    assert failure.artifacts == ["logs/nightly/2026-11-20/ci-artifacts/report.json"]
+    assert list(run.results.order_by("position").values_list("scenario__key", "status")) == [
+        ("BID-001", "failed"),
+        ("BID-002", "passed"),
+        ("SCH-001", "skipped"),
+    ]
+
+
+def test_reposting_the_same_report_returns_the_same_run_and_adds_nothing(
+    project_and_token, runs_url
+):
+    _, token = project_and_token
+    first = post(runs_url("dispatch"), report_bytes(a_report()), token=token)
+    before = stored_rows()
+    # Same content with other whitespace and key order is still the same report.
+    again = json.dumps(a_report(), indent=2, sort_keys=True).encode()
+    second = post(runs_url("dispatch"), again, token=token)
+
+    assert second.status == 200
+    assert second.body["id"] == first.body["id"]
+    assert second.body["created"] is False
+    assert stored_rows() == before
+
+
+def test_the_same_run_id_with_other_content_is_a_conflict_and_changes_nothing(
+    project_and_token, runs_url
+):
+    _, token = project_and_token
+    post(runs_url("dispatch"), report_bytes(a_report()), token=token)
+    before = stored_rows()
+    changed = a_report(scenarios=[a_scenario("BID-001", "passed")])
+    answer = post(runs_url("dispatch"), report_bytes(changed), token=token)
+
+    assert answer.status == 409
+    assert "gh-8812345-1" in answer.body["error"]
+    assert "different content" in answer.body["error"]
+    assert stored_rows() == before
+    assert Run.objects.get().failed_count == 1
+
+
+def test_a_failure_without_invariant_id_is_stored_as_a_diagnostics_gap(project_and_token, runs_url):
+    _, token = project_and_token
+    report = a_report(
+        scenarios=[
+            a_scenario("UI-009", "error", failures=[{"message": "Timeout 30000ms exceeded"}]),
+            a_scenario("API-001", "failed", failures=[]),
+            a_scenario("BID-001", "failed"),
+        ]
+    )
+    answer = post(runs_url("dispatch"), report_bytes(report), token=token)
+
+    assert answer.status == 201
+    assert answer.body["counts"]["diagnosticsGaps"] == 2
+    gaps = ScenarioResult.objects.filter(diagnostics_gap=True).values_list(
+        "scenario__key", flat=True
+    )
+    assert sorted(gaps) == ["API-001", "UI-009"]
+    assert InvariantFailure.objects.get(result__scenario__key="UI-009").invariant is None
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda r: r["run"].pop("id"), "run.id"),
+        (lambda r: r["run"].pop("suite"), "run.suite"),
+        (lambda r: r["run"].pop("startedAt"), "run.startedAt"),
+        (lambda r: r["run"].__setitem__("finishedAt", "yesterday"), "run.finishedAt"),
+        (lambda r: r["run"].__setitem__("finishedAt", "2026-11-20T01:00:00Z"), "run.finishedAt"),
+        (lambda r: r["run"].__setitem__("startedAt", "2026-11-20T02:00:00"), "run.startedAt"),
+        (lambda r: r["run"].__setitem__("url", "javascript:alert(1)"), "run.url"),
+        (lambda r: r["scenarios"][2].__setitem__("status", "exploded"), "scenarios[2].status"),
+        (lambda r: r["scenarios"][1].pop("scenarioId"), "scenarios[1].scenarioId"),
+        (lambda r: r["scenarios"][0].__setitem__("durationMs", -5), "scenarios[0].durationMs"),
+        (
+            lambda r: r["scenarios"][0]["failures"][0].__setitem__("message", "nul \x00 byte"),
+            "scenarios[0].failures[0].message",
+        ),
+        (
+            lambda r: r["scenarios"][0]["failures"][0]["evidence"][0]["rows"][0].__setitem__(
+                "org_id", "a\x00b"
+            ),
+            "scenarios[0].failures[0].evidence[0].rows",
+        ),
+        (lambda r: r["scenarios"].append(a_scenario("BID-002")), "scenarios[3].scenarioId"),
+        (lambda r: r.__setitem__("schemaVersion", 7), "schemaVersion"),
+        (lambda r: r.__setitem__("scenarios", {"BID-001": "passed"}), "scenarios"),
+    ],
+)
+def test_a_report_that_breaks_the_schema_is_refused_naming_the_field(
+    project_and_token, runs_url, mutate, field
+):
+    _, token = project_and_token
+    report = a_report()
+    mutate(report)
+    answer = post(runs_url("dispatch"), report_bytes(report), token=token)
+
+    assert answer.status == 400
+    assert field in [problem["field"] for problem in answer.body["problems"]], answer.body
+    assert all(problem["problem"] for problem in answer.body["problems"])
+    assert Run.objects.count() == 0
+
+
+def test_malformed_json_is_refused(project_and_token, runs_url):
+    _, token = project_and_token
+    answer = post(runs_url("dispatch"), b'{"run": {"id": "x",', token=token)
+    assert answer.status == 400
+    assert answer.body["error"] == "malformed JSON"
+    assert Run.objects.count() == 0
+
+
+def test_a_non_json_content_type_is_refused(project_and_token, runs_url):
+    _, token = project_and_token
+    answer = post(
+        runs_url("dispatch"), report_bytes(a_report()), token=token, content_type="text/plain"
+    )
+    assert answer.status == 415
+    assert "application/json" in answer.body["error"]
+    assert Run.objects.count() == 0
+
+
+def test_a_report_over_the_size_limit_is_refused(project_and_token, runs_url):
+    _, token = project_and_token
+    report = a_report()
+    report["scenarios"][0]["failures"][0]["message"] = "x" * 150_000
+    with override_settings(REPORT_MAX_BYTES=100_000, DATA_UPLOAD_MAX_MEMORY_SIZE=100_000):
+        answer = post(runs_url("dispatch"), report_bytes(report), token=token)
+    assert answer.status == 413
+    assert "100000 bytes" in answer.body["error"]
+    assert Run.objects.count() == 0
+
+
+def test_a_failing_insert_leaves_nothing_behind(project_and_token):
+    """All or nothing: an error after the run row was written rolls the whole report back."""
+    project, _ = project_and_token
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "ALTER TABLE runs_invariantfailure ADD CONSTRAINT test_refuse_one_org "
+            "CHECK (organization_under_test <> 'org-refused')"
+        )
+    report = a_report(
+        scenarios=[
+            a_scenario("BID-001", "failed"),
+            a_scenario(
+                "BID-002", "failed", failures=[a_failure(organizationUnderTest="org-refused")]
+            ),
+        ]
+    )
+    with pytest.raises(DatabaseError, match="test_refuse_one_org"):
+        run_ingest(project=project, report=report_parse(report_bytes(report)))
+    assert stored_rows() == dict.fromkeys(
+        ["Run", "ScenarioResult", "InvariantFailure", "Scenario", "Invariant"], 0
+    )
+
+
+def test_a_missing_or_wrong_token_is_refused(project_and_token, runs_url):
+    answer = post(runs_url("dispatch"), report_bytes(a_report()))
+    assert answer.status == 401
+    assert "token" in answer.body["error"]
+    answer = post(runs_url("dispatch"), report_bytes(a_report()), token="trg_not-a-real-token")
+    assert answer.status == 401
+    assert Run.objects.count() == 0
+
+
+def test_a_token_of_another_project_gets_404_like_a_missing_project(project_and_token, runs_url):
+    _, token = project_and_token
+    other, other_token = a_project("billing", "Billing")
+
+    answer = post(runs_url("billing"), report_bytes(a_report()), token=token)
+    assert answer.status == 404
+    missing = post(runs_url("no-such-project"), report_bytes(a_report()), token=token)
+    assert missing.status == 404
+    assert answer.body["error"].replace("billing", "X") == missing.body["error"].replace(
+        "no-such-project", "X"
+    )
+    assert Run.objects.count() == 0
+    assert post(runs_url("billing"), report_bytes(a_report()), token=other_token).status == 201
+    assert Run.objects.get().project == other
+
+
+def test_a_get_is_told_to_post(project_and_token, live_server):
+    import urllib.error
+    import urllib.request
+
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(f"{live_server.url}/api/v1/projects/dispatch/runs", timeout=10)
+    assert caught.value.code == 405

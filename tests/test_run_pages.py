@@ -1,0 +1,197 @@
+"""The run list and run page as a person sees them."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from runs.ingest import run_ingest
+from runs.schema import report_parse
+from tests.builders import a_failure, a_project, a_report, a_scenario, a_user, report_bytes
+from tests.conftest import log_in
+
+XSS = '<script>window.__xss = 1; alert("xss")</script><img src=x onerror="window.__xss=2">'
+
+
+def ingest(project, report: dict):
+    return run_ingest(project=project, report=report_parse(report_bytes(report))).run
+
+
+@pytest.fixture
+def member_client(client, project_and_token):
+    project, _ = project_and_token
+    user = a_user("dana", member_of=project)
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.django_db
+def test_run_list_shows_runs_newest_first_with_counts(member_client, project_and_token):
+    project, _ = project_and_token
+    ingest(
+        project,
+        a_report("gh-old", startedAt="2026-11-19T02:00:00Z", finishedAt="2026-11-19T02:05:00Z"),
+    )
+    ingest(project, a_report("gh-new", scenarios=[a_scenario("BID-001")]))
+
+    response = member_client.get("/p/dispatch/")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.index("gh-new") < html.index("gh-old")
+    assert "8m 31s" in html
+    assert "9f1c2e7" in html
+
+
+@pytest.mark.django_db
+def test_run_list_query_count_does_not_grow_with_runs(member_client, project_and_token):
+    project, _ = project_and_token
+    ingest(project, a_report("gh-1"))
+    with CaptureQueriesContext(connection) as few:
+        member_client.get("/p/dispatch/")
+    for n in range(2, 12):
+        ingest(project, a_report(f"gh-{n}"))
+    with CaptureQueriesContext(connection) as many:
+        member_client.get("/p/dispatch/")
+    assert len(many) == len(few)
+
+
+@pytest.mark.django_db
+def test_run_page_shows_failures_with_evidence_and_marks_the_foreign_org(
+    member_client, project_and_token
+):
+    project, _ = project_and_token
+    run = ingest(project, a_report())
+
+    response = member_client.get(f"/p/dispatch/runs/{run.pk}/")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    for text in (
+        "BID-001",
+        "TENANT-004",
+        "org-a",
+        "bw-17",
+        "drv-b-1",
+        "notifications for bw-17",
+        "logs/nightly/2026-11-20/ci-artifacts/report.json",
+        "of 10 min budget",
+    ):
+        assert text in html, text
+    assert 'class="mono foreign-org"' in html
+    assert html.count('foreign-org"') == 1
+    assert "https://ci.example.test/runs/8812345" in html
+    assert "over budget" not in html
+
+
+@pytest.mark.django_db
+def test_a_run_longer_than_its_suite_budget_is_marked(member_client, project_and_token):
+    project, _ = project_and_token
+    run = ingest(project, a_report(finishedAt="2026-11-20T02:11:30Z"))
+
+    html = member_client.get(f"/p/dispatch/runs/{run.pk}/").content.decode()
+
+    assert "11m 30s" in html
+    assert "over budget" in html
+
+
+@pytest.mark.django_db
+def test_run_page_query_count_does_not_grow_with_failures(member_client, project_and_token):
+    project, _ = project_and_token
+    small = ingest(project, a_report("gh-small", scenarios=[a_scenario("BID-001", "failed")]))
+    large = ingest(
+        project,
+        a_report(
+            "gh-large",
+            scenarios=[
+                a_scenario(
+                    f"BID-{n:03d}",
+                    "failed",
+                    failures=[a_failure(), a_failure(invariantId="ASSIGN-1")],
+                )
+                for n in range(30)
+            ],
+        ),
+    )
+    with CaptureQueriesContext(connection) as few:
+        member_client.get(f"/p/dispatch/runs/{small.pk}/")
+    with CaptureQueriesContext(connection) as many:
+        member_client.get(f"/p/dispatch/runs/{large.pk}/")
+    assert len(many) == len(few)
+
+
+@pytest.mark.django_db
+def test_pages_of_a_project_the_user_is_not_in_are_404(client, project_and_token):
+    project, _ = project_and_token
+    run = ingest(project, a_report())
+    other, _ = a_project("billing", "Billing")
+    client.force_login(a_user("outsider", member_of=other))
+
+    assert client.get("/p/dispatch/").status_code == 404
+    assert client.get(f"/p/dispatch/runs/{run.pk}/").status_code == 404
+    assert client.get(f"/p/billing/runs/{run.pk}/").status_code == 404
+    assert "Dispatch" not in client.get("/").content.decode()
+
+
+@pytest.mark.django_db
+def test_pages_ask_for_a_login(client, project_and_token):
+    response = client.get("/p/dispatch/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_script_in_report_text_is_shown_as_text_in_chromium(live_server, page, project_and_token):
+    project, _ = project_and_token
+    a_user("dana", member_of=project)
+    report = a_report(
+        branch=XSS,
+        scenarios=[
+            a_scenario(
+                "BID-001",
+                "failed",
+                title=XSS,
+                failures=[
+                    a_failure(
+                        message=XSS,
+                        organizationUnderTest=XSS,
+                        keyEntityIds={XSS: XSS},
+                        expected=XSS,
+                        artifacts=[XSS],
+                        evidence=[{"label": XSS, "rows": [{XSS: XSS, "org_id": XSS}]}],
+                    )
+                ],
+            )
+        ],
+    )
+    run = ingest(project, report)
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    log_in(page, live_server, "dana")
+    page.goto(f"{live_server.url}/p/dispatch/runs/{run.pk}/")
+
+    assert page.locator("h3", has_text="BID-001").is_visible()
+    assert dialogs == []
+    assert page.evaluate("window.__xss") is None
+    assert page.locator("main script").count() == 0
+    assert page.locator("main img").count() == 0
+    assert page.get_by_text(XSS).first.is_visible()
+    page.goto(f"{live_server.url}/p/dispatch/")
+    assert dialogs == []
+    assert page.evaluate("window.__xss") is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_person_logs_in_and_reads_the_leak_evidence(live_server, page, project_and_token):
+    project, _ = project_and_token
+    a_user("dana", member_of=project)
+    ingest(project, a_report())
+
+    log_in(page, live_server, "dana")
+    page.click("text=Dispatch")
+    page.click("text=gh-8812345-1")
+
+    leak = page.locator("td.foreign-org")
+    assert leak.count() == 1
+    assert leak.inner_text() == "org-b"
+    assert page.locator(".leak").inner_text() == "1 cell from another organization"
