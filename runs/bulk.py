@@ -67,3 +67,127 @@ def _copy_rows(
                     values.insert(0, ids[index])
                 copy.write_row(values)
     return ids
+
+
+def catalog_upsert(
+    model: type[models.Model],
+    *,
+    scope: tuple[str, Any],
+    key_field: str,
+    fields: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    refresh: Sequence[str] = (),
+) -> dict[str, int]:
+    """Make sure a catalog row exists per key within `scope`, and return their ids by key.
+
+    `rows` are (key, *values of `fields`). Existing rows keep their values, except the
+    `refresh` fields, which take a reported non-empty value that differs. New keys are added
+    in key order and conflicts are skipped, so concurrent ingests of the same new keys
+    neither deadlock nor fail.
+    """
+    if not rows:
+        return {}
+    ordered = sorted(rows, key=lambda row: row[0])
+    if connection.vendor == "postgresql":
+        return _catalog_upsert_postgresql(model, scope, key_field, fields, ordered, refresh)
+    return _catalog_upsert_orm(model, scope, key_field, fields, ordered, refresh)
+
+
+def _catalog_upsert_orm(
+    model: type[models.Model],
+    scope: tuple[str, Any],
+    key_field: str,
+    fields: Sequence[str],
+    rows: list[tuple[Any, ...]],
+    refresh: Sequence[str],
+) -> dict[str, int]:
+    scope_field, scope_value = scope
+    by_key = {row[0]: dict(zip(fields, row[1:], strict=True)) for row in rows}
+
+    def stored(keys: list[str]) -> dict[str, model]:
+        found = {}
+        for start in range(0, len(keys), ORM_BATCH_SIZE):
+            chunk = keys[start : start + ORM_BATCH_SIZE]
+            query = model.objects.filter(**{scope_field: scope_value, f"{key_field}__in": chunk})
+            found.update((getattr(obj, key_field), obj) for obj in query)
+        return found
+
+    known = stored(list(by_key))
+    new_keys = [key for key in by_key if key not in known]
+    model.objects.bulk_create(
+        [model(**{scope_field: scope_value, key_field: key, **by_key[key]}) for key in new_keys],
+        batch_size=ORM_BATCH_SIZE,
+        ignore_conflicts=True,
+    )
+    changed = []
+    for key, obj in known.items():
+        fresh = {name: by_key[key][name] for name in refresh if by_key[key][name]}
+        if any(getattr(obj, name) != value for name, value in fresh.items()):
+            for name, value in fresh.items():
+                setattr(obj, name, value)
+            changed.append(obj)
+    if changed and refresh:
+        model.objects.bulk_update(changed, list(refresh), batch_size=ORM_BATCH_SIZE)
+    known.update(stored(new_keys))
+    return {key: obj.pk for key, obj in known.items()}
+
+
+def _catalog_upsert_postgresql(
+    model: type[models.Model],
+    scope: tuple[str, Any],
+    key_field: str,
+    fields: Sequence[str],
+    rows: list[tuple[Any, ...]],
+    refresh: Sequence[str],
+) -> dict[str, int]:
+    # The reported rows go to a temporary table by COPY; set-based statements then insert the
+    # missing keys, refresh changed values and read every id in a single join.
+    meta = model._meta
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    staging = quote(f"staging_{meta.db_table}")
+    names = [key_field, *fields]
+    columns = {name: quote(meta.get_field(name).column) for name in names}
+    scope_column = quote(meta.get_field(scope[0]).column)
+    key_column = columns[key_field]
+    definitions = ", ".join(
+        f"{columns[name]} {meta.get_field(name).db_type(connection)}" for name in names
+    )
+    column_list = ", ".join(columns[name] for name in names)
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMPORARY TABLE {staging} ({definitions})")
+        with (
+            connection.wrap_database_errors,
+            cursor.cursor.copy(f"COPY {staging} ({column_list}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(
+            f"INSERT INTO {table} ({scope_column}, {column_list}) "  # noqa: S608 - names come from model metadata
+            f"SELECT %s, {column_list} FROM {staging} ORDER BY {key_column} "
+            "ON CONFLICT DO NOTHING",
+            [scope[1]],
+        )
+        if refresh:
+            assignments = ", ".join(
+                f"{columns[name]} = CASE WHEN s.{columns[name]} <> '' "
+                f"THEN s.{columns[name]} ELSE t.{columns[name]} END"
+                for name in refresh
+            )
+            differs = " OR ".join(
+                f"(s.{columns[name]} <> '' AND s.{columns[name]} <> t.{columns[name]})"
+                for name in refresh
+            )
+            cursor.execute(
+                f"UPDATE {table} AS t SET {assignments} FROM {staging} AS s "  # noqa: S608 - names come from model metadata
+                f"WHERE t.{scope_column} = %s AND t.{key_column} = s.{key_column} AND ({differs})",
+                [scope[1]],
+            )
+        cursor.execute(
+            f"SELECT t.{key_column}, t.{quote(meta.pk.column)} FROM {table} AS t "  # noqa: S608 - names come from model metadata
+            f"JOIN {staging} AS s ON t.{key_column} = s.{key_column} WHERE t.{scope_column} = %s",
+            [scope[1]],
+        )
+        ids = dict(cursor.fetchall())
+        cursor.execute(f"DROP TABLE {staging}")
+    return ids

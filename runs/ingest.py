@@ -3,12 +3,11 @@
 import hashlib
 import json
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
-from runs.bulk import bulk_insert
+from runs.bulk import bulk_insert, catalog_upsert
 from runs.models import (
     Invariant,
     InvariantFailure,
@@ -24,7 +23,6 @@ from runs.schema import RunReport, ScenarioReport
 DEFAULT_BUDGET_MINUTES = {"smoke": 10, "full": 35, "nightly": 35}
 # `BID-001`, `bid_001`, `TENANT-004`: the area or kind is the part before the number.
 ID_PREFIX = re.compile(r"^([A-Za-z][A-Za-z0-9]*)[-_]\d")
-LOOKUP_CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -219,72 +217,24 @@ def _insert_run(project: Project, report: RunReport, digest: str) -> Run:
     )
 
 
-def _chunks(keys: list[str]) -> Iterable[list[str]]:
-    for start in range(0, len(keys), LOOKUP_CHUNK):
-        yield keys[start : start + LOOKUP_CHUNK]
-
-
 def _scenario_catalog(project: Project, scenarios: list[ScenarioReport]) -> dict[str, int]:
-    """Ids of the project's catalog entries for these scenarios, adding the new ones.
-
-    The catalog keeps the latest non-empty title and file a report gave.
-    """
-    reported: dict[str, tuple[str, str]] = {}
-    for scenario in scenarios:
-        reported[scenario.scenario_id] = (scenario.title, scenario.file)
-    keys = sorted(reported)
-    known: dict[str, Scenario] = {}
-    for chunk in _chunks(keys):
-        for scenario in Scenario.objects.filter(project=project, key__in=chunk).only(
-            "id", "key", "title", "file"
-        ):
-            known[scenario.key] = scenario
-    new_keys = [key for key in keys if key not in known]
-    # Sorted inserts and ignore_conflicts: two runs adding the same new scenarios at once
-    # neither deadlock nor fail; the loser of each race just reads the winner's row below.
-    Scenario.objects.bulk_create(
-        [
-            Scenario(
-                project=project,
-                key=key,
-                area=id_prefix(key),
-                title=reported[key][0],
-                file=reported[key][1],
-            )
-            for key in new_keys
-        ],
-        batch_size=LOOKUP_CHUNK,
-        ignore_conflicts=True,
+    """Catalog ids of these scenarios; the catalog keeps the latest non-empty title and file."""
+    reported = {s.scenario_id: (s.title, s.file) for s in scenarios}
+    return catalog_upsert(
+        Scenario,
+        scope=("project_id", project.pk),
+        key_field="key",
+        fields=["area", "title", "file"],
+        rows=[(key, id_prefix(key), title, file) for key, (title, file) in reported.items()],
+        refresh=["title", "file"],
     )
-    ids = {key: scenario.pk for key, scenario in known.items()}
-    for chunk in _chunks(new_keys):
-        ids.update(Scenario.objects.filter(project=project, key__in=chunk).values_list("key", "id"))
-    changed = []
-    for key, scenario in known.items():
-        title, file = reported[key]
-        if (title and title != scenario.title) or (file and file != scenario.file):
-            scenario.title = title or scenario.title
-            scenario.file = file or scenario.file
-            changed.append(scenario)
-    changed.sort(key=lambda scenario: scenario.key)
-    Scenario.objects.bulk_update(changed, ["title", "file"], batch_size=500)
-    return ids
 
 
 def _invariant_catalog(project: Project, keys: set[str]) -> dict[str, int]:
-    ordered = sorted(keys)
-    ids: dict[str, int] = {}
-    for chunk in _chunks(ordered):
-        ids.update(
-            Invariant.objects.filter(project=project, key__in=chunk).values_list("key", "id")
-        )
-    new_keys = [key for key in ordered if key not in ids]
-    Invariant.objects.bulk_create(
-        [Invariant(project=project, key=key, kind=id_prefix(key)) for key in new_keys],
-        ignore_conflicts=True,
+    return catalog_upsert(
+        Invariant,
+        scope=("project_id", project.pk),
+        key_field="key",
+        fields=["kind"],
+        rows=[(key, id_prefix(key)) for key in keys],
     )
-    for chunk in _chunks(new_keys):
-        ids.update(
-            Invariant.objects.filter(project=project, key__in=chunk).values_list("key", "id")
-        )
-    return ids

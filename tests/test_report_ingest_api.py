@@ -23,7 +23,7 @@ def stored_rows() -> dict[str, int]:
 
 
 def test_a_new_report_is_stored_with_its_failures_and_evidence(project_and_token, runs_url):
-    project, token = project_and_token
+    _, token = project_and_token
     answer = post(runs_url("dispatch"), report_bytes(a_report()), token=token)
 
     assert answer.status == 201
@@ -131,6 +131,17 @@ def test_a_failure_without_invariant_id_is_stored_as_a_diagnostics_gap(project_a
             ),
             "scenarios[0].failures[0].evidence[0].rows",
         ),
+        (
+            lambda r: r["scenarios"][0]["failures"][0]["evidence"][0]["rows"][0].__setitem__(
+                "count", float("nan")
+            ),
+            "scenarios[0].failures[0].evidence[0].rows",
+        ),
+        (
+            lambda r: r["scenarios"][0]["failures"][0]["keyEntityIds"].__setitem__("a\x00", "b"),
+            "scenarios[0].failures[0].keyEntityIds",
+        ),
+        (lambda r: r["run"].__setitem__("suite", "   "), "run.suite"),
         (lambda r: r["scenarios"].append(a_scenario("BID-002")), "scenarios[3].scenarioId"),
         (lambda r: r.__setitem__("schemaVersion", 7), "schemaVersion"),
         (lambda r: r.__setitem__("scenarios", {"BID-001": "passed"}), "scenarios"),
@@ -148,6 +159,15 @@ def test_a_report_that_breaks_the_schema_is_refused_naming_the_field(
     assert field in [problem["field"] for problem in answer.body["problems"]], answer.body
     assert all(problem["problem"] for problem in answer.body["problems"])
     assert Run.objects.count() == 0
+
+
+def test_text_that_only_looks_like_an_escape_is_stored_as_is(project_and_token, runs_url):
+    _, token = project_and_token
+    report = a_report()
+    report["scenarios"][0]["failures"][0]["evidence"][0]["rows"][0]["note"] = "\\u0000 literally"
+    answer = post(runs_url("dispatch"), report_bytes(report), token=token)
+    assert answer.status == 201, answer.body
+    assert InvariantFailure.objects.get().evidence[0]["rows"][0]["note"] == "\\u0000 literally"
 
 
 def test_malformed_json_is_refused(project_and_token, runs_url):
