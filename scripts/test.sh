@@ -19,5 +19,9 @@ fi
 "$BIN/ruff" check .
 "$BIN/ruff" format --check .
 "$BIN/python" manage.py makemigrations --check --dry-run
+# The deployment checklist must be clean with production settings.
+SECRET_KEY=deploy-check-$(date +%s%N)-not-a-real-secret-but-long-enough-for-the-check \
+  DEBUG=false ALLOWED_HOSTS=triage.example.com SECURE_SSL_REDIRECT=true SECURE_COOKIES=true \
+  STATIC_FROM_SOURCE=false "$BIN/python" manage.py check --deploy --fail-level WARNING
 # pytest exits non-zero (5) when no test is selected, so an empty run fails too.
 "$BIN/pytest" "$@"
