@@ -160,49 +160,40 @@ def time_copy(body: bytes, slug: str) -> float:
                 copy.write_row((iid, project.pk, key, key.split("-")[0]))
         result_ids = next_ids(cursor, "runs_scenarioresult", len(scenarios))
         with cursor.copy(
-            "COPY runs_scenarioresult (id, run_id, scenario_id, position, status, duration_ms, "
-            "attempt, title, file, diagnostics_gap, started_at) FROM STDIN"
+            "COPY runs_scenarioresult (id, project_id, run_id, scenario_id, position, status, "
+            "duration_ms, attempt, title, file, diagnostics_gap, started_at) FROM STDIN"
         ) as copy:
             for position, (rid, sid, s) in enumerate(
                 zip(result_ids, scenario_ids, scenarios, strict=True)
             ):
                 copy.write_row(
-                    (
-                        rid,
-                        run_id,
-                        sid,
-                        position,
-                        s["status"],
-                        s["durationMs"],
-                        s["attempt"],
-                        s["title"],
-                        s["file"],
-                        False,
-                        run["startedAt"],
-                    )
-                )
+                    (rid, project.pk, run_id, sid, position, s["status"], s["durationMs"],
+                     s["attempt"], s["title"], s["file"], False, run["startedAt"])
+                )  # fmt: skip
+        failures = [
+            (rid, sid, position, f)
+            for rid, sid, s in zip(result_ids, scenario_ids, scenarios, strict=True)
+            for position, f in enumerate(s.get("failures", []))
+        ]
+        failure_ids = next_ids(cursor, "runs_invariantfailure", len(failures))
         with cursor.copy(
-            "COPY runs_invariantfailure (result_id, run_id, invariant_id, position, "
-            "organization_under_test, key_entity_ids, message, expected, observed, artifacts, "
-            "evidence) FROM STDIN"
+            "COPY runs_invariantfailure (id, result_id, run_id, project_id, scenario_id, "
+            "started_at, invariant_id, position, organization_under_test, key_entity_ids, "
+            "message, expected, observed, artifacts, evidence) FROM STDIN"
         ) as copy:
-            for rid, s in zip(result_ids, scenarios, strict=True):
-                for position, f in enumerate(s.get("failures", [])):
-                    copy.write_row(
-                        (
-                            rid,
-                            run_id,
-                            invariant_ids[f["invariantId"]],
-                            position,
-                            f["organizationUnderTest"],
-                            json.dumps(f["keyEntityIds"]),
-                            f["message"],
-                            f["expected"],
-                            f["observed"],
-                            json.dumps(f["artifacts"]),
-                            json.dumps(f["evidence"]),
-                        )
-                    )
+            for fid, (rid, sid, position, f) in zip(failure_ids, failures, strict=True):
+                copy.write_row(
+                    (fid, rid, run_id, project.pk, sid, run["startedAt"],
+                     invariant_ids[f["invariantId"]], position, f["organizationUnderTest"],
+                     json.dumps(f["keyEntityIds"]), f["message"], f["expected"], f["observed"],
+                     json.dumps(f["artifacts"]), json.dumps(f["evidence"]))
+                )  # fmt: skip
+        with cursor.copy(
+            "COPY runs_failureentity (project_id, failure_id, name, value) FROM STDIN"
+        ) as copy:
+            for fid, (_, _, _, f) in zip(failure_ids, failures, strict=True):
+                for name, value in f["keyEntityIds"].items():
+                    copy.write_row((project.pk, fid, name, str(value)))
     return time.perf_counter() - started
 
 
@@ -219,6 +210,7 @@ def time_naive(body: bytes, slug: str) -> float:
     from django.db import transaction
 
     from runs.models import (
+        FailureEntity,
         Invariant,
         InvariantFailure,
         Project,
@@ -249,27 +241,23 @@ def time_naive(body: bytes, slug: str) -> float:
                 project=project, key=s["scenarioId"], defaults={"title": s["title"]}
             )
             result = ScenarioResult.objects.create(
-                run=run,
-                scenario=scenario,
-                position=position,
-                status=s["status"],
-                duration_ms=s["durationMs"],
-                started_at=info["startedAt"],
-            )
+                project=project, run=run, scenario=scenario, position=position,
+                status=s["status"], duration_ms=s["durationMs"], started_at=info["startedAt"],
+            )  # fmt: skip
             for index, f in enumerate(s.get("failures", [])):
                 invariant, _ = Invariant.objects.get_or_create(
                     project=project, key=f["invariantId"]
                 )
-                InvariantFailure.objects.create(
-                    result=result,
-                    run=run,
-                    invariant=invariant,
-                    position=index,
-                    key_entity_ids=f["keyEntityIds"],
-                    message=f["message"],
-                    evidence=f["evidence"],
-                    artifacts=f["artifacts"],
-                )
+                failure = InvariantFailure.objects.create(
+                    result=result, run=run, project=project, scenario=scenario,
+                    started_at=info["startedAt"], invariant=invariant, position=index,
+                    key_entity_ids=f["keyEntityIds"], message=f["message"],
+                    evidence=f["evidence"], artifacts=f["artifacts"],
+                )  # fmt: skip
+                for name, value in f["keyEntityIds"].items():
+                    FailureEntity.objects.create(
+                        project=project, failure=failure, name=name, value=str(value)
+                    )
     return time.perf_counter() - started
 
 

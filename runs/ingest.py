@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 
 from runs.bulk import bulk_insert, catalog_upsert
+from runs.flakes import flakes_record
 from runs.models import (
+    FailureEntity,
     Invariant,
     InvariantFailure,
     Project,
@@ -112,6 +114,7 @@ def _store(project: Project, report: RunReport, digest: str) -> Run:
     result_ids = bulk_insert(
         ScenarioResult,
         [
+            "project_id",
             "run_id",
             "scenario_id",
             "position",
@@ -125,6 +128,7 @@ def _store(project: Project, report: RunReport, digest: str) -> Run:
         ],
         [
             (
+                project.pk,
                 run.pk,
                 scenario_ids[scenario.scenario_id],
                 position,
@@ -140,11 +144,19 @@ def _store(project: Project, report: RunReport, digest: str) -> Run:
         ],
         return_ids=True,
     )
-    bulk_insert(
+    failures = [
+        (result_id, scenario, position, failure)
+        for result_id, scenario in zip(result_ids, report.scenarios, strict=True)
+        for position, failure in enumerate(scenario.failures)
+    ]
+    failure_ids = bulk_insert(
         InvariantFailure,
         [
             "result_id",
             "run_id",
+            "project_id",
+            "scenario_id",
+            "started_at",
             "invariant_id",
             "position",
             "organization_under_test",
@@ -159,7 +171,10 @@ def _store(project: Project, report: RunReport, digest: str) -> Run:
             (
                 result_id,
                 run.pk,
-                invariant_ids.get(failure.invariant_id) if failure.invariant_id else None,
+                project.pk,
+                scenario_ids[scenario.scenario_id],
+                run.started_at,
+                invariant_ids[failure.invariant_id] if failure.invariant_id else None,
                 position,
                 failure.organization_under_test or "",
                 failure.key_entity_ids,
@@ -169,11 +184,31 @@ def _store(project: Project, report: RunReport, digest: str) -> Run:
                 failure.artifacts,
                 [table.model_dump(mode="json") for table in failure.evidence],
             )
-            for result_id, scenario in zip(result_ids, report.scenarios, strict=True)
-            for position, failure in enumerate(scenario.failures)
+            for result_id, scenario, position, failure in failures
+        ],
+        return_ids=True,
+    )
+    bulk_insert(
+        FailureEntity,
+        ["project_id", "failure_id", "name", "value"],
+        [
+            (project.pk, failure_id, name, _entity_text(value))
+            for failure_id, (_, _, _, failure) in zip(failure_ids, failures, strict=True)
+            for name, value in failure.key_entity_ids.items()
+            if value is not None
         ],
     )
+    flakes_record(
+        run=run,
+        outcomes=[(scenario_ids[s.scenario_id], s.status) for s in report.scenarios],
+    )
     return run
+
+
+def _entity_text(value: str | int | float | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _insert_run(project: Project, report: RunReport, digest: str) -> Run:

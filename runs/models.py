@@ -6,6 +6,25 @@ class Project(models.Model):
     slug = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
+    default_branch = models.CharField(max_length=255, default="main")
+    smoke_suite = models.CharField(
+        max_length=100,
+        default="smoke",
+        help_text="Its scenarios must be a subset of the full suite.",
+    )
+    full_suite = models.CharField(
+        max_length=100, default="full", help_text="The nightly suite whose green streak counts."
+    )
+    streak_target = models.PositiveIntegerField(
+        default=7, help_text="Consecutive green nightly runs that make the program done."
+    )
+    repro_command = models.CharField(
+        max_length=1000,
+        blank=True,
+        help_text=(
+            'Local repro command; {scenarioId} is replaced, e.g. pnpm exec vitest -t "{scenarioId}"'
+        ),
+    )
 
     class Meta:
         ordering = ["name"]
@@ -148,9 +167,12 @@ class Run(models.Model):
             )
         ]
         indexes = [
-            # Run list of a project, newest first, optionally narrowed to one suite.
+            # Run list of a project, newest first, optionally narrowed to one suite or branch.
             models.Index(fields=["project", "-started_at"], name="run_project_started"),
             models.Index(fields=["project", "suite", "-started_at"], name="run_suite_started"),
+            models.Index(fields=["project", "branch", "-started_at"], name="run_branch_started"),
+            # Other runs of one commit, for the flake check at ingest.
+            models.Index(fields=["project", "commit"], name="run_commit"),
         ]
 
     def __str__(self) -> str:
@@ -172,7 +194,8 @@ class Run(models.Model):
 
 
 class ScenarioResult(models.Model):
-    # Both foreign keys lead the composite indexes below, which serve their lookups too.
+    # The foreign keys lead the composite indexes below, which serve their lookups too.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, db_index=False)
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="results", db_index=False)
     scenario = models.ForeignKey(
         Scenario, on_delete=models.PROTECT, related_name="results", db_index=False
@@ -193,8 +216,22 @@ class ScenarioResult(models.Model):
         indexes = [
             # One scenario across runs (scenario page, history strip).
             models.Index(fields=["scenario", "-started_at"], name="result_scenario_history"),
-            # The failed results of one run (run page).
+            # The failed results of one run (run page, compare).
             models.Index(fields=["run", "status"], name="result_run_status"),
+            # Recent failures of a project (top failing scenarios); failures are a few percent
+            # of results, so a partial index stays small and needs no visit to the table.
+            models.Index(
+                fields=["project", "-started_at"],
+                include=["scenario"],
+                condition=models.Q(status__in=["failed", "error"]),
+                name="result_recent_failures",
+            ),
+            # Recent diagnostics gaps of a project (overview).
+            models.Index(
+                fields=["project", "-started_at"],
+                condition=models.Q(diagnostics_gap=True),
+                name="result_recent_gaps",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -204,8 +241,17 @@ class ScenarioResult(models.Model):
 class InvariantFailure(models.Model):
     result = models.ForeignKey(ScenarioResult, on_delete=models.CASCADE, related_name="failures")
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="failures")
+    # Copied from the result and run so invariant and scenario pages read one index each.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, db_index=False)
+    scenario = models.ForeignKey(Scenario, on_delete=models.PROTECT, db_index=False)
+    started_at = models.DateTimeField()
     invariant = models.ForeignKey(
-        Invariant, null=True, blank=True, on_delete=models.PROTECT, related_name="failures"
+        Invariant,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="failures",
+        db_index=False,
     )
     position = models.PositiveIntegerField()
     organization_under_test = models.CharField(max_length=255, blank=True)
@@ -219,6 +265,53 @@ class InvariantFailure(models.Model):
 
     class Meta:
         ordering = ["result", "position"]
+        indexes = [
+            # Blast radius of one invariant (invariant page), newest first.
+            models.Index(fields=["invariant", "-started_at"], name="failure_invariant_history"),
+            # Failures of one scenario by invariant (scenario page).
+            models.Index(fields=["scenario", "-started_at"], name="failure_scenario_history"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.invariant_id or 'no invariant'} in result {self.result_id}"
+
+
+class FailureEntity(models.Model):
+    """One key entity id of a failure (`assignmentId = asg-311`), so any id value is searchable."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, db_index=False)
+    failure = models.ForeignKey(InvariantFailure, on_delete=models.CASCADE, related_name="entities")
+    name = models.CharField(max_length=255)
+    value = models.CharField(max_length=255)
+
+    class Meta:
+        indexes = [
+            # Search by an entity id value within a project.
+            models.Index(fields=["project", "value"], name="entity_value_search"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"
+
+
+class ScenarioFlake(models.Model):
+    """A scenario that both failed and passed on one commit: a flake, whatever a rerun says."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, db_index=False)
+    scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="flakes")
+    commit = models.CharField(max_length=64)
+    failed_run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="+")
+    passed_run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="+")
+    detected_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scenario", "commit"], name="flake_once_per_commit")
+        ]
+        indexes = [
+            # Flaky scenarios of a project in a time window (overview).
+            models.Index(fields=["project", "-detected_at"], name="flake_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scenario_id} flaked on {self.commit}"

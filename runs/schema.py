@@ -64,7 +64,15 @@ Identifier = _identifier(200)
 ScenarioKey = _identifier(300)
 ShortText = _text(255)
 LongText = _text(200_000)
-EntityIdValue = str | int | float | bool | None
+# Entity ids are searchable one by one, so each value must fit the search column.
+EntityIdValue = (
+    Annotated[str, Field(max_length=255, pattern=NO_NUL)]
+    | Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+    | float
+    | bool
+    | None
+)
+EntityIdName = Annotated[str, Field(min_length=1, max_length=255, pattern=NO_NUL)]
 HttpUrl = Annotated[
     str,
     Field(max_length=2000, pattern=r"^https?://[^\s\x00]+$", description="http(s) link"),
@@ -93,7 +101,7 @@ class FailureReport(ReportModel):
         None, description="The invariant that broke, e.g. TENANT-004; missing is a harness gap."
     )
     organization_under_test: ShortText | None = None
-    key_entity_ids: Annotated[dict[str, EntityIdValue], Field(max_length=200)] = Field(
+    key_entity_ids: Annotated[dict[EntityIdName, EntityIdValue], Field(max_length=200)] = Field(
         default_factory=dict
     )
     message: LongText = ""
