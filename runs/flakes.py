@@ -3,7 +3,6 @@
 from collections.abc import Iterable
 
 from django.db.models import Q
-from django.utils import timezone
 
 from runs.models import Run, ScenarioFlake, ScenarioResult, Status
 
@@ -56,7 +55,8 @@ def flakes_record(*, run: Run, outcomes: Iterable[tuple[int, str]]) -> None:
                 commit=run.commit,
                 failed_run_id=failed_run,
                 passed_run_id=passed_run,
-                detected_at=timezone.now(),
+                # Visible from the moment the later of the two runs started.
+                detected_at=run.started_at,
             )
             for scenario_id, (failed_run, passed_run) in sorted(found.items())
         ],

@@ -23,8 +23,9 @@ from runs.models import (
 from runs.schema import RunReport, ScenarioReport
 
 DEFAULT_BUDGET_MINUTES = {"smoke": 10, "full": 35, "nightly": 35}
-# `BID-001`, `bid_001`, `TENANT-004`: the area or kind is the part before the number.
-ID_PREFIX = re.compile(r"^([A-Za-z][A-Za-z0-9]*)[-_]\d")
+# `BID-001`, `bid_001`, `TENANT-004`: the area or kind is the part before the number
+# (at most 32 characters, the width of the column it goes to).
+ID_PREFIX = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,31})[-_]\d")
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def report_digest(report: RunReport) -> str:
 def has_diagnostics_gap(scenario: ScenarioReport) -> bool:
     if scenario.status not in (Status.FAILED, Status.ERROR):
         return False
-    return not scenario.failures or any(f.invariant_id is None for f in scenario.failures)
+    return not scenario.failures or any(f.invariant_key is None for f in scenario.failures)
 
 
 def run_ingest(*, project: Project, report: RunReport) -> IngestResult:
@@ -105,10 +106,10 @@ def _store(project: Project, report: RunReport, digest: str) -> Run:
     invariant_ids = _invariant_catalog(
         project,
         {
-            failure.invariant_id
+            failure.invariant_key
             for scenario in report.scenarios
             for failure in scenario.failures
-            if failure.invariant_id
+            if failure.invariant_key
         },
     )
     result_ids = bulk_insert(
@@ -174,7 +175,7 @@ def _store(project: Project, report: RunReport, digest: str) -> Run:
                 project.pk,
                 scenario_ids[scenario.scenario_id],
                 run.started_at,
-                invariant_ids[failure.invariant_id] if failure.invariant_id else None,
+                invariant_ids[failure.invariant_key] if failure.invariant_key else None,
                 position,
                 failure.organization_under_test or "",
                 failure.key_entity_ids,

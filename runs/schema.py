@@ -9,7 +9,7 @@ import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -21,6 +21,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic.alias_generators import to_camel
 
@@ -79,10 +80,33 @@ HttpUrl = Annotated[
 ]
 
 
+EARLIEST_YEAR, LATEST_YEAR = 1970, 2999
+
+
+def _utc_instant(value: datetime) -> datetime:
+    # Stored in UTC, so the same instant written with another offset is the same content;
+    # years outside a sane range would be stored but could not be read back.
+    try:
+        instant = value.astimezone(UTC)
+    except OverflowError:
+        instant = None
+    if instant is None or not EARLIEST_YEAR <= instant.year <= LATEST_YEAR:
+        raise ValueError(f"must be a time between {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return instant
+
+
 class ReportModel(BaseModel):
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_means_absent(cls, data: Any) -> Any:
+        # Suites write `null` for a value they do not have; that is the field's default.
+        if isinstance(data, dict) and None in data.values():
+            return {key: value for key, value in data.items() if value is not None}
+        return data
 
 
 class EvidenceTable(ReportModel):
@@ -97,7 +121,7 @@ class EvidenceTable(ReportModel):
 
 
 class FailureReport(ReportModel):
-    invariant_id: Identifier | None = Field(
+    invariant_id: Annotated[str, Field(max_length=200, pattern=NO_NUL)] | None = Field(
         None, description="The invariant that broke, e.g. TENANT-004; missing is a harness gap."
     )
     organization_under_test: ShortText | None = None
@@ -125,6 +149,11 @@ class FailureReport(ReportModel):
     def _keys_are_storable(cls, value: dict[str, Any]) -> dict[str, Any]:
         return _storable_json(value)
 
+    @property
+    def invariant_key(self) -> str | None:
+        """The invariant id, or None when the suite left it out or blank (a harness gap)."""
+        return (self.invariant_id or "").strip() or None
+
 
 class ScenarioReport(ReportModel):
     scenario_id: ScenarioKey = Field(description="Stable scenario id, e.g. BID-001.")
@@ -143,8 +172,8 @@ class RunInfo(ReportModel):
     branch: ShortText = ""
     commit: _text(64) = ""
     trigger: _text(64) = ""
-    started_at: AwareDatetime
-    finished_at: AwareDatetime
+    started_at: Annotated[AwareDatetime, AfterValidator(_utc_instant)]
+    finished_at: Annotated[AwareDatetime, AfterValidator(_utc_instant)]
     rerun_of: Identifier | None = None
 
     @field_validator("finished_at")

@@ -1,55 +1,77 @@
-"""Reads for the history pages. Views call these; templates never query."""
+"""Reads for the run list, the run page and run comparison. Templates never query."""
 
 import json
+import re
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.paginator import Page, Paginator
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Q
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from runs.models import InvariantFailure, Project, Run, ScenarioResult, Status
 
 RUNS_PER_PAGE = 50
+BAD = [Status.FAILED, Status.ERROR]
 # Evidence columns that name a tenant; a value other than the organization under test is a leak.
 ORG_COLUMNS = {"org", "orgid", "organization", "organizationid", "tenant", "tenantid"}
+# Only ids made of these characters go into a shell command line a person will paste.
+SHELL_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.:/@+=,-]*$")
 
 
-def projects_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Project]:
-    if not user.is_authenticated:
-        return Project.objects.none()
-    if user.is_superuser:
-        return Project.objects.all()
-    return Project.objects.filter(memberships__user=user)
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
 
 
-def project_for_user(user: AbstractBaseUser | AnonymousUser, slug: str) -> Project:
-    """The project, or 404 for one that does not exist or that the user is not in."""
-    return get_object_or_404(projects_visible_to(user), slug=slug)
-
-
-def project_list(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Project]:
-    latest = Run.objects.filter(project=OuterRef("pk")).order_by("-started_at", "-id")
-    return projects_visible_to(user).annotate(
-        latest_run_id=Subquery(latest.values("id")[:1]),
-        latest_run_status=Subquery(latest.values("status")[:1]),
-        latest_run_started_at=Subquery(latest.values("started_at")[:1]),
-        latest_run_suite=Subquery(latest.values("suite__name")[:1]),
-    )
-
-
-def runs_page(project: Project, page_number: str | int | None) -> Page:
-    runs = (
-        Run.objects.filter(project=project).select_related("suite").order_by("-started_at", "-id")
-    )
+def runs_page(project: Project, filters: dict[str, Any], page_number: str | None) -> Page:
+    runs = Run.objects.filter(project=project).select_related("suite")
+    if "suite" in filters:
+        runs = runs.filter(suite__name=filters["suite"])
+    if "branch" in filters:
+        runs = runs.filter(branch=filters["branch"])
+    if "status" in filters:
+        runs = runs.filter(status=filters["status"])
+    if "since" in filters:
+        runs = runs.filter(started_at__gte=_day_start(filters["since"]))
+    if "until" in filters:
+        runs = runs.filter(started_at__lt=_day_start(filters["until"] + timedelta(days=1)))
+    if "q" in filters:
+        text = filters["q"]
+        runs = runs.filter(
+            Q(external_id__icontains=text) | Q(commit__istartswith=text) | Q(branch__icontains=text)
+        )
+    runs = runs.order_by("-started_at", "-id")
     return Paginator(runs, RUNS_PER_PAGE).get_page(page_number)
+
+
+def suite_names(project: Project) -> list[str]:
+    return list(project.suites.order_by("name").values_list("name", flat=True))
 
 
 def run_for_project(project: Project, run_id: int) -> Run:
     return get_object_or_404(
         Run.objects.select_related("suite", "project", "rerun_of"), project=project, pk=run_id
     )
+
+
+def previous_run(run: Run) -> Run | None:
+    """The run of the same suite just before this one: the default base of a comparison."""
+    return (
+        Run.objects.filter(project_id=run.project_id, suite_id=run.suite_id)
+        .filter(Q(started_at__lt=run.started_at) | Q(started_at=run.started_at, pk__lt=run.pk))
+        .select_related("suite")
+        .order_by("-started_at", "-id")
+        .first()
+    )
+
+
+def repro_line(project: Project, scenario_key: str) -> str | None:
+    """The project's local repro command for one scenario, if it can be built safely."""
+    if not project.repro_command or not SHELL_SAFE_ID.match(scenario_key):
+        return None
+    return project.repro_command.replace("{scenarioId}", scenario_key)
 
 
 @dataclass(frozen=True)
@@ -72,11 +94,14 @@ class EvidenceTableView:
 class FailureView:
     failure: InvariantFailure
     evidence: list[EvidenceTableView]
+    # As pairs: a key named "items" must not shadow dict.items in a template.
+    entity_ids: list[tuple[str, Any]]
 
 
 @dataclass
 class ResultView:
     result: ScenarioResult
+    repro: str | None = None
     failures: list[FailureView] = field(default_factory=list)
 
 
@@ -126,11 +151,14 @@ def evidence_tables(failure: InvariantFailure) -> list[EvidenceTableView]:
 def run_failure_groups(run: Run) -> list[AreaGroup]:
     """Failed and errored scenarios of a run with their invariant failures, by area prefix."""
     results = (
-        ScenarioResult.objects.filter(run=run, status__in=[Status.FAILED, Status.ERROR])
+        ScenarioResult.objects.filter(run=run, status__in=BAD)
         .select_related("scenario")
         .order_by("position")
     )
-    views = {result.pk: ResultView(result=result) for result in results}
+    views = {
+        result.pk: ResultView(result=result, repro=repro_line(run.project, result.scenario.key))
+        for result in results
+    }
     failures = (
         InvariantFailure.objects.filter(run=run)
         .select_related("invariant")
@@ -139,8 +167,60 @@ def run_failure_groups(run: Run) -> list[AreaGroup]:
     for failure in failures:
         view = views.get(failure.result_id)
         if view is not None:
-            view.failures.append(FailureView(failure=failure, evidence=evidence_tables(failure)))
+            view.failures.append(
+                FailureView(
+                    failure=failure,
+                    evidence=evidence_tables(failure),
+                    entity_ids=list(failure.key_entity_ids.items()),
+                )
+            )
     groups: dict[str, list[ResultView]] = {}
     for view in views.values():
         groups.setdefault(view.result.scenario.area or "Other", []).append(view)
     return [AreaGroup(area=area, results=items) for area, items in sorted(groups.items())]
+
+
+@dataclass
+class Comparison:
+    run: Run
+    base: Run | None
+    newly_failing: list[ScenarioResult]
+    still_failing: list[ScenarioResult]
+    newly_passing: list[ScenarioResult]
+    no_longer_run: list[ScenarioResult]
+
+
+def run_comparison(run: Run, base: Run | None) -> Comparison:
+    """What changed from `base` to `run`: newly failing, still failing, newly passing."""
+    failing = list(
+        ScenarioResult.objects.filter(run=run, status__in=BAD)
+        .select_related("scenario")
+        .order_by("scenario__key")
+    )
+    if base is None:
+        return Comparison(run, None, failing, [], [], [])
+    base_failing = {
+        result.scenario_id: result
+        for result in ScenarioResult.objects.filter(run=base, status__in=BAD).select_related(
+            "scenario"
+        )
+    }
+    now_status = dict(
+        ScenarioResult.objects.filter(run=run, scenario_id__in=list(base_failing)).values_list(
+            "scenario_id", "status"
+        )
+    )
+    failing_ids = {result.scenario_id for result in failing}
+    by_key = sorted(base_failing.values(), key=lambda r: r.scenario.key)
+    return Comparison(
+        run=run,
+        base=base,
+        newly_failing=[r for r in failing if r.scenario_id not in base_failing],
+        still_failing=[r for r in failing if r.scenario_id in base_failing],
+        newly_passing=[r for r in by_key if now_status.get(r.scenario_id) == Status.PASSED],
+        no_longer_run=[
+            r
+            for r in by_key
+            if r.scenario_id not in now_status and r.scenario_id not in failing_ids
+        ],
+    )

@@ -1,28 +1,128 @@
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 
-from runs import selectors
+from runs import overview, scenarios, search, selectors
+from runs.access import project_for_user
+from runs.forms import RunFilterForm
+from runs.models import Run
+
+TREND_WINDOWS = (30, 90)
+
+
+def _fragment_requested(request: HttpRequest) -> bool:
+    # A history restore after a cache miss needs the whole page, not the fragment.
+    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "runs/home.html", {"projects": selectors.project_list(request.user)})
+    return render(request, "runs/home.html", {"cards": overview.project_cards(request.user)})
+
+
+@login_required
+def project_overview(request: HttpRequest, slug: str) -> HttpResponse:
+    project = project_for_user(request.user, slug)
+    days = int(request.GET["days"]) if request.GET.get("days") in ("30", "90") else 30
+    template = "runs/overview.html"
+    if _fragment_requested(request):
+        template += "#overview-body"
+    return render(
+        request,
+        template,
+        {
+            "project": project,
+            "overview": overview.project_overview(project, days=days),
+            "windows": TREND_WINDOWS,
+        },
+    )
 
 
 @login_required
 def run_list(request: HttpRequest, slug: str) -> HttpResponse:
-    project = selectors.project_for_user(request.user, slug)
-    page = selectors.runs_page(project, request.GET.get("page"))
-    return render(request, "runs/run_list.html", {"project": project, "page": page})
+    project = project_for_user(request.user, slug)
+    form = RunFilterForm(request.GET, project=project, suite_names=selectors.suite_names(project))
+    filters = form.filters()
+    page = selectors.runs_page(project, filters, request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    template = "runs/run_list.html"
+    if _fragment_requested(request):
+        template += "#run-table"
+    return render(
+        request,
+        template,
+        {
+            "project": project,
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            # Only the newest page of an open-ended list can gain rows while it is open.
+            "live": page.number == 1 and "until" not in filters,
+        },
+    )
 
 
 @login_required
 def run_detail(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
-    project = selectors.project_for_user(request.user, slug)
+    project = project_for_user(request.user, slug)
     run = selectors.run_for_project(project, run_id)
     return render(
         request,
         "runs/run_detail.html",
-        {"project": project, "run": run, "groups": selectors.run_failure_groups(run)},
+        {
+            "project": project,
+            "run": run,
+            "groups": selectors.run_failure_groups(run),
+            "previous": selectors.previous_run(run),
+        },
     )
+
+
+@login_required
+def run_compare(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
+    project = project_for_user(request.user, slug)
+    run = selectors.run_for_project(project, run_id)
+    base_id = request.GET.get("base", "")
+    if base_id.isdigit():
+        base = get_object_or_404(Run.objects.select_related("suite"), project=project, pk=base_id)
+    else:
+        base = selectors.previous_run(run)
+    return render(
+        request,
+        "runs/compare.html",
+        {"project": project, "comparison": selectors.run_comparison(run, base)},
+    )
+
+
+@login_required
+def scenario_detail(request: HttpRequest, slug: str, key: str) -> HttpResponse:
+    project = project_for_user(request.user, slug)
+    scenario = scenarios.scenario_for_project(project, key)
+    return render(
+        request,
+        "runs/scenario.html",
+        {
+            "project": project,
+            "history": scenarios.scenario_history(project, scenario),
+            "repro": selectors.repro_line(project, scenario.key),
+        },
+    )
+
+
+@login_required
+def invariant_detail(request: HttpRequest, slug: str, key: str) -> HttpResponse:
+    project = project_for_user(request.user, slug)
+    invariant = scenarios.invariant_for_project(project, key)
+    return render(
+        request,
+        "runs/invariant.html",
+        {"project": project, "radius": scenarios.invariant_blast_radius(invariant)},
+    )
+
+
+@login_required
+def project_search(request: HttpRequest, slug: str) -> HttpResponse:
+    project = project_for_user(request.user, slug)
+    results = search.project_search(project, request.GET.get("q", "")[:200])
+    return render(request, "runs/search.html", {"project": project, "results": results})

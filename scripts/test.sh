@@ -8,6 +8,7 @@ export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/15}
 export CHROMIUM_PATH=${CHROMIUM_PATH:-/usr/bin/chromium}
 # Production settings otherwise (DEBUG off), but the test servers speak plain HTTP on loopback.
 export DEBUG=false SECURE_SSL_REDIRECT=false SECURE_COOKIES=false STATIC_FROM_SOURCE=true
+export SECRET_KEY=${SECRET_KEY:-tests-only-secret-key-$(date +%s%N)}
 
 if [ ! -x "$CHROMIUM_PATH" ]; then
   sudo_cmd=()

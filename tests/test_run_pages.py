@@ -33,7 +33,7 @@ def test_run_list_shows_runs_newest_first_with_counts(member_client, project_and
     )
     ingest(project, a_report("gh-new", scenarios=[a_scenario("BID-001")]))
 
-    response = member_client.get("/p/dispatch/")
+    response = member_client.get("/p/dispatch/runs/")
 
     html = response.content.decode()
     assert response.status_code == 200
@@ -47,11 +47,11 @@ def test_run_list_query_count_does_not_grow_with_runs(member_client, project_and
     project, _ = project_and_token
     ingest(project, a_report("gh-1"))
     with CaptureQueriesContext(connection) as few:
-        member_client.get("/p/dispatch/")
+        member_client.get("/p/dispatch/runs/")
     for n in range(2, 12):
         ingest(project, a_report(f"gh-{n}"))
     with CaptureQueriesContext(connection) as many:
-        member_client.get("/p/dispatch/")
+        member_client.get("/p/dispatch/runs/")
     assert len(many) == len(few)
 
 
@@ -126,7 +126,7 @@ def test_pages_of_a_project_the_user_is_not_in_are_404(client, project_and_token
     other, _ = a_project("billing", "Billing")
     client.force_login(a_user("outsider", member_of=other))
 
-    assert client.get("/p/dispatch/").status_code == 404
+    assert client.get("/p/dispatch/runs/").status_code == 404
     assert client.get(f"/p/dispatch/runs/{run.pk}/").status_code == 404
     assert client.get(f"/p/billing/runs/{run.pk}/").status_code == 404
     assert "Dispatch" not in client.get("/").content.decode()
@@ -134,7 +134,7 @@ def test_pages_of_a_project_the_user_is_not_in_are_404(client, project_and_token
 
 @pytest.mark.django_db
 def test_pages_ask_for_a_login(client, project_and_token):
-    response = client.get("/p/dispatch/")
+    response = client.get("/p/dispatch/runs/")
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
 
@@ -176,7 +176,7 @@ def test_script_in_report_text_is_shown_as_text_in_chromium(live_server, page, p
     assert page.locator("main script").count() == 0
     assert page.locator("main img").count() == 0
     assert page.get_by_text(XSS).first.is_visible()
-    page.goto(f"{live_server.url}/p/dispatch/")
+    page.goto(f"{live_server.url}/p/dispatch/runs/")
     assert dialogs == []
     assert page.evaluate("window.__xss") is None
 

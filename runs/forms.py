@@ -1,0 +1,46 @@
+from datetime import date
+
+from django import forms
+
+from runs.models import Project, Status
+
+
+class RunFilterForm(forms.Form):
+    """The run list's filters, read from the query string so every view of it is a link."""
+
+    suite = forms.ChoiceField(required=False)
+    branch = forms.CharField(required=False, max_length=255)
+    status = forms.ChoiceField(
+        required=False,
+        choices=[("", "any status"), (Status.PASSED, "passed"), (Status.FAILED, "failed"),
+                 (Status.ERROR, "error")],
+    )  # fmt: skip
+    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    q = forms.CharField(
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "run id, commit, branch"}),
+    )
+
+    def __init__(self, *args: object, project: Project, suite_names: list[str], **kwargs: object):
+        super().__init__(*args, **kwargs)
+        self.project = project
+        self.fields["suite"].choices = [("", "any suite")] + [(n, n) for n in suite_names]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        since: date | None = cleaned.get("since")
+        until: date | None = cleaned.get("until")
+        if since and until and until < since:
+            self.add_error("until", "must not be before the start date")
+        return cleaned
+
+    def filters(self) -> dict[str, object]:
+        """The valid, non-empty filters; an invalid one is shown as an error and not applied."""
+        self.is_valid()
+        return {
+            name: value
+            for name, value in getattr(self, "cleaned_data", {}).items()
+            if value not in (None, "") and name not in self.errors
+        }

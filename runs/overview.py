@@ -1,0 +1,298 @@
+"""Reads for the projects home and a project's overview: health at a glance."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Count, Max, OuterRef, Subquery
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.safestring import SafeString
+
+from runs.access import projects_visible_to
+from runs.charts import ChartPoint, duration_chart, pass_rate_chart
+from runs.models import Project, Run, Scenario, ScenarioFlake, ScenarioResult, Status, Suite
+
+TOP_FAILING = 10
+GAPS_LISTED = 10
+DURATION_POINTS = 60
+STREAK_LOOKBACK = 100
+
+
+@dataclass
+class SuiteLatest:
+    suite: Suite
+    run: Run | None
+
+
+def _latest_runs(suites: list[Suite]) -> list[SuiteLatest]:
+    runs = Run.objects.in_bulk([s.latest_run_id for s in suites if s.latest_run_id])
+    return [SuiteLatest(suite=s, run=runs.get(s.latest_run_id)) for s in suites]
+
+
+def _suites_with_latest(**filters: object) -> list[Suite]:
+    latest = Run.objects.filter(suite=OuterRef("pk")).order_by("-started_at", "-id")
+    return list(
+        Suite.objects.filter(**filters)
+        .annotate(latest_run_id=Subquery(latest.values("id")[:1]))
+        .order_by("project_id", "name")
+    )
+
+
+@dataclass
+class ProjectCard:
+    project: Project
+    suites: list[SuiteLatest]
+
+    @property
+    def open_failures(self) -> int:
+        return sum(item.run.failed_count + item.run.error_count for item in self.suites if item.run)
+
+
+def project_cards(user: AbstractBaseUser | AnonymousUser) -> list[ProjectCard]:
+    """Every project the user can see, with the latest run of each suite."""
+    projects = list(projects_visible_to(user).order_by("name"))
+    by_project: dict[int, list[SuiteLatest]] = defaultdict(list)
+    suites = _suites_with_latest(project__in=[p.pk for p in projects])
+    for item in _latest_runs(suites):
+        by_project[item.suite.project_id].append(item)
+    return [ProjectCard(project=p, suites=by_project[p.pk]) for p in projects]
+
+
+@dataclass
+class DayRate:
+    day: date
+    passed: int
+    executed: int
+    runs: int
+
+    @property
+    def rate(self) -> float | None:
+        return round(100 * self.passed / self.executed, 1) if self.executed else None
+
+
+@dataclass
+class SuiteTrend:
+    suite: Suite
+    latest: Run | None
+    days: list[DayRate]
+    durations: list[Run]
+    pass_rate_svg: SafeString
+    duration_svg: SafeString
+
+    @property
+    def over_budget_runs(self) -> int:
+        return sum(run.over_budget for run in self.durations)
+
+
+@dataclass
+class Streak:
+    suite_name: str
+    branch: str
+    green: int
+    target: int
+    last_red: Run | None
+
+    @property
+    def done(self) -> bool:
+        return self.green >= self.target
+
+
+@dataclass
+class ScenarioCount:
+    scenario: Scenario
+    count: int
+    last_seen: datetime | None = None
+
+
+@dataclass
+class Overview:
+    project: Project
+    days: int
+    trends: list[SuiteTrend]
+    streak: Streak
+    top_failing: list[ScenarioCount]
+    flaky: list[ScenarioCount]
+    smoke_not_in_full: list[Scenario]
+    smoke_run: Run | None
+    full_run: Run | None
+    gaps: list[ScenarioResult] = field(default_factory=list)
+
+
+def _day_rates(runs: list[dict], since: date, until: date) -> dict[int, list[DayRate]]:
+    per_suite: dict[int, dict[date, DayRate]] = defaultdict(dict)
+    for run in runs:
+        day = run["started_at"].date()
+        rate = per_suite[run["suite_id"]].setdefault(day, DayRate(day, 0, 0, 0))
+        rate.passed += run["passed_count"]
+        rate.executed += run["passed_count"] + run["failed_count"] + run["error_count"]
+        rate.runs += 1
+    span = [since + timedelta(days=n) for n in range((until - since).days + 1)]
+    return {
+        suite_id: [days.get(day, DayRate(day, 0, 0, 0)) for day in span]
+        for suite_id, days in per_suite.items()
+    }
+
+
+def _suite_trends(project: Project, suites: list[SuiteLatest], days: int) -> list[SuiteTrend]:
+    now = timezone.now()
+    since = now - timedelta(days=days)
+    runs = list(
+        Run.objects.filter(project=project, started_at__gte=since)
+        .order_by("started_at", "id")
+        .values(
+            "id", "suite_id", "external_id", "started_at", "status", "duration_ms",
+            "passed_count", "failed_count", "error_count", "rerun_of_external_id",
+        )
+    )  # fmt: skip
+    rates = _day_rates(runs, since.date(), now.date())
+    run_list = reverse("run_list", kwargs={"slug": project.slug})
+    trends = []
+    for item in suites:
+        suite = item.suite
+        # Reruns of a few scenarios say nothing about the suite's runtime budget.
+        suite_runs = [
+            r for r in runs if r["suite_id"] == suite.pk and not r["rerun_of_external_id"]
+        ][-DURATION_POINTS:]
+        durations = [
+            Run(
+                pk=r["id"], suite=suite, external_id=r["external_id"],
+                started_at=r["started_at"], status=r["status"], duration_ms=r["duration_ms"],
+            )
+            for r in suite_runs
+        ]  # fmt: skip
+        day_rates = rates.get(suite.pk, [])
+        rate_points = [
+            ChartPoint(
+                label=rate.day.strftime("%m-%d"),
+                value=rate.rate,
+                href=f"{run_list}?suite={suite.name}&since={rate.day}&until={rate.day}",
+            )
+            for rate in day_rates
+        ]
+        duration_points = [
+            ChartPoint(
+                label=run.started_at.strftime("%m-%d"),
+                value=round(run.duration_ms / 60_000, 1),
+                href=reverse("run_detail", kwargs={"slug": project.slug, "run_id": run.pk}),
+                over=run.over_budget,
+            )
+            for run in durations
+        ]
+        trends.append(
+            SuiteTrend(
+                suite=suite,
+                latest=item.run,
+                days=day_rates,
+                durations=durations,
+                pass_rate_svg=pass_rate_chart(rate_points, f"{suite.name}: pass rate per day (%)"),
+                duration_svg=duration_chart(
+                    duration_points, f"{suite.name}: minutes per run", suite.budget_minutes
+                ),
+            )
+        )
+    return trends
+
+
+def _streak(project: Project) -> Streak:
+    recent = list(
+        Run.objects.filter(
+            project=project, suite__name=project.full_suite, branch=project.default_branch
+        )
+        .filter(rerun_of_external_id="")
+        .order_by("-started_at", "-id")[:STREAK_LOOKBACK]
+    )
+    green = 0
+    last_red = None
+    for run in recent:
+        if run.status != Status.PASSED:
+            last_red = run
+            break
+        green += 1
+    return Streak(
+        suite_name=project.full_suite,
+        branch=project.default_branch,
+        green=green,
+        target=project.streak_target,
+        last_red=last_red,
+    )
+
+
+def _top_failing(project: Project, since: datetime) -> list[ScenarioCount]:
+    rows = (
+        ScenarioResult.objects.filter(
+            project=project,
+            started_at__gte=since,
+            status__in=[Status.FAILED, Status.ERROR],
+        )
+        .values("scenario_id")
+        .annotate(count=Count("id"), last_seen=Max("started_at"))
+        .order_by("-count", "-last_seen")[:TOP_FAILING]
+    )
+    rows = list(rows)
+    scenarios = Scenario.objects.in_bulk([row["scenario_id"] for row in rows])
+    return [
+        ScenarioCount(scenarios[row["scenario_id"]], row["count"], row["last_seen"]) for row in rows
+    ]
+
+
+def _flaky(project: Project, since: datetime) -> list[ScenarioCount]:
+    rows = list(
+        ScenarioFlake.objects.filter(project=project, detected_at__gte=since)
+        .values("scenario_id")
+        .annotate(count=Count("id"), last_seen=Max("detected_at"))
+        .order_by("-count", "-last_seen")[:TOP_FAILING]
+    )
+    scenarios = Scenario.objects.in_bulk([row["scenario_id"] for row in rows])
+    return [
+        ScenarioCount(scenarios[row["scenario_id"]], row["count"], row["last_seen"]) for row in rows
+    ]
+
+
+def _latest_first_attempt(project: Project, suite_name: str) -> Run | None:
+    return (
+        Run.objects.filter(project=project, suite__name=suite_name, rerun_of_external_id="")
+        .order_by("-started_at", "-id")
+        .first()
+    )
+
+
+def _smoke_not_in_full(smoke: Run | None, full: Run | None) -> list[Scenario]:
+    if smoke is None or full is None:
+        return []
+    in_full = ScenarioResult.objects.filter(run=full).values("scenario_id")
+    missing = (
+        ScenarioResult.objects.filter(run=smoke)
+        .exclude(scenario_id__in=in_full)
+        .values("scenario_id")
+    )
+    return list(Scenario.objects.filter(pk__in=missing).order_by("key"))
+
+
+def _gaps(project: Project, since: datetime) -> list[ScenarioResult]:
+    return list(
+        ScenarioResult.objects.filter(project=project, diagnostics_gap=True, started_at__gte=since)
+        .select_related("scenario", "run")
+        .prefetch_related("failures")
+        .order_by("-started_at")[:GAPS_LISTED]
+    )
+
+
+def project_overview(project: Project, *, days: int) -> Overview:
+    since = timezone.now() - timedelta(days=days)
+    suites = _latest_runs(_suites_with_latest(project=project))
+    smoke = _latest_first_attempt(project, project.smoke_suite)
+    full = _latest_first_attempt(project, project.full_suite)
+    return Overview(
+        project=project,
+        days=days,
+        trends=_suite_trends(project, suites, days),
+        streak=_streak(project),
+        top_failing=_top_failing(project, since),
+        flaky=_flaky(project, since),
+        smoke_not_in_full=_smoke_not_in_full(smoke, full),
+        smoke_run=smoke,
+        full_run=full,
+        gaps=_gaps(project, since),
+    )

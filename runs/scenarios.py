@@ -1,0 +1,168 @@
+"""Reads for one scenario's history and one invariant's blast radius."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, Max, Min
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.safestring import SafeString
+
+from runs.charts import ChartPoint, duration_chart
+from runs.models import (
+    Invariant,
+    InvariantFailure,
+    Project,
+    Scenario,
+    ScenarioFlake,
+    ScenarioResult,
+    Status,
+)
+
+STRIP_RUNS = 60
+RECENT_FAILURES = 30
+BAD = [Status.FAILED, Status.ERROR]
+
+
+def scenario_for_project(project: Project, key: str) -> Scenario:
+    return get_object_or_404(Scenario, project=project, key=key)
+
+
+def invariant_for_project(project: Project, key: str) -> Invariant:
+    return get_object_or_404(Invariant, project=project, key=key)
+
+
+@dataclass
+class RegressionWindow:
+    """On the default branch: the last green result and the first failure after it."""
+
+    branch: str
+    last_green: ScenarioResult | None
+    first_failing: ScenarioResult
+
+
+@dataclass
+class InvariantCount:
+    key: str | None
+    count: int
+    first_seen: datetime
+    last_seen: datetime
+
+
+@dataclass
+class ScenarioHistory:
+    scenario: Scenario
+    strip: list[ScenarioResult]
+    duration_svg: SafeString
+    by_invariant: list[InvariantCount]
+    flakes: list[ScenarioFlake]
+    window: RegressionWindow | None
+    latest_on_branch: ScenarioResult | None
+
+    @property
+    def is_flaky(self) -> bool:
+        return bool(self.flakes)
+
+
+def _regression_window(
+    project: Project, scenario: Scenario
+) -> tuple[ScenarioResult | None, RegressionWindow | None]:
+    on_branch = ScenarioResult.objects.filter(
+        scenario=scenario, run__branch=project.default_branch
+    ).select_related("run")
+    latest = on_branch.order_by("-started_at", "-id").first()
+    if latest is None or latest.status not in BAD:
+        return latest, None
+    last_green = (
+        on_branch.filter(status=Status.PASSED, started_at__lt=latest.started_at)
+        .order_by("-started_at", "-id")
+        .first()
+    )
+    failing = on_branch.filter(status__in=BAD)
+    if last_green is not None:
+        failing = failing.filter(started_at__gt=last_green.started_at)
+    first_failing = failing.order_by("started_at", "id").first() or latest
+    return latest, RegressionWindow(project.default_branch, last_green, first_failing)
+
+
+def scenario_history(project: Project, scenario: Scenario) -> ScenarioHistory:
+    strip = list(
+        ScenarioResult.objects.filter(scenario=scenario)
+        .select_related("run", "run__suite")
+        .order_by("-started_at", "-id")[:STRIP_RUNS]
+    )
+    strip.reverse()
+    points = [
+        ChartPoint(
+            label=result.started_at.strftime("%m-%d"),
+            value=None if result.duration_ms is None else round(result.duration_ms / 1000, 1),
+            href=reverse("run_detail", kwargs={"slug": project.slug, "run_id": result.run_id}),
+            over=result.status in BAD,
+        )
+        for result in strip
+    ]
+    by_invariant = [
+        InvariantCount(row["invariant__key"], row["count"], row["first"], row["last"])
+        for row in InvariantFailure.objects.filter(scenario=scenario)
+        .values("invariant__key")
+        .annotate(count=Count("id"), first=Min("started_at"), last=Max("started_at"))
+        .order_by("-count", "invariant__key")
+    ]
+    latest, window = _regression_window(project, scenario)
+    return ScenarioHistory(
+        scenario=scenario,
+        strip=strip,
+        duration_svg=duration_chart(
+            points, "seconds per run (failed runs in red)", None, width=1100
+        ),
+        by_invariant=by_invariant,
+        flakes=list(
+            ScenarioFlake.objects.filter(scenario=scenario)
+            .select_related("failed_run", "passed_run")
+            .order_by("-detected_at")[:10]
+        ),
+        window=window,
+        latest_on_branch=latest,
+    )
+
+
+@dataclass
+class ScenarioImpact:
+    scenario: Scenario
+    count: int
+    first_seen: datetime
+    last_seen: datetime
+
+
+@dataclass
+class BlastRadius:
+    invariant: Invariant
+    scenarios: list[ScenarioImpact]
+    recent: list[InvariantFailure]
+
+    @property
+    def areas(self) -> list[str]:
+        return sorted({impact.scenario.area for impact in self.scenarios if impact.scenario.area})
+
+
+def invariant_blast_radius(invariant: Invariant) -> BlastRadius:
+    """Every scenario that violated the invariant, across runs, and its latest failures."""
+    rows = list(
+        InvariantFailure.objects.filter(invariant=invariant)
+        .values("scenario_id")
+        .annotate(count=Count("id"), first=Min("started_at"), last=Max("started_at"))
+        .order_by("-last", "-count")
+    )
+    scenarios = Scenario.objects.in_bulk([row["scenario_id"] for row in rows])
+    return BlastRadius(
+        invariant=invariant,
+        scenarios=[
+            ScenarioImpact(scenarios[row["scenario_id"]], row["count"], row["first"], row["last"])
+            for row in rows
+        ],
+        recent=list(
+            InvariantFailure.objects.filter(invariant=invariant)
+            .select_related("scenario", "run", "run__suite")
+            .order_by("-started_at", "-id")[:RECENT_FAILURES]
+        ),
+    )
