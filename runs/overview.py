@@ -12,7 +12,16 @@ from django.utils.safestring import SafeString
 
 from runs.access import projects_visible_to
 from runs.charts import ChartPoint, duration_chart, pass_rate_chart
-from runs.models import Project, Run, Scenario, ScenarioFlake, ScenarioResult, Status, Suite
+from runs.models import (
+    InvariantFailure,
+    Project,
+    Run,
+    Scenario,
+    ScenarioFlake,
+    ScenarioResult,
+    Status,
+    Suite,
+)
 
 TOP_FAILING = 10
 GAPS_LISTED = 10
@@ -219,6 +228,17 @@ def _streak(project: Project) -> Streak:
     )
 
 
+def _counted(rows: list[dict], last_field: str) -> list[ScenarioCount]:
+    return [
+        ScenarioCount(
+            Scenario(pk=row["scenario_id"], key=row["scenario__key"], title=row["scenario__title"]),
+            row["count"],
+            row[last_field],
+        )
+        for row in rows
+    ]
+
+
 def _top_failing(project: Project, since: datetime) -> list[ScenarioCount]:
     rows = (
         ScenarioResult.objects.filter(
@@ -226,28 +246,21 @@ def _top_failing(project: Project, since: datetime) -> list[ScenarioCount]:
             started_at__gte=since,
             status__in=[Status.FAILED, Status.ERROR],
         )
-        .values("scenario_id")
+        .values("scenario_id", "scenario__key", "scenario__title")
         .annotate(count=Count("id"), last_seen=Max("started_at"))
         .order_by("-count", "-last_seen")[:TOP_FAILING]
     )
-    rows = list(rows)
-    scenarios = Scenario.objects.in_bulk([row["scenario_id"] for row in rows])
-    return [
-        ScenarioCount(scenarios[row["scenario_id"]], row["count"], row["last_seen"]) for row in rows
-    ]
+    return _counted(list(rows), "last_seen")
 
 
 def _flaky(project: Project, since: datetime) -> list[ScenarioCount]:
-    rows = list(
+    rows = (
         ScenarioFlake.objects.filter(project=project, detected_at__gte=since)
-        .values("scenario_id")
+        .values("scenario_id", "scenario__key", "scenario__title")
         .annotate(count=Count("id"), last_seen=Max("detected_at"))
         .order_by("-count", "-last_seen")[:TOP_FAILING]
     )
-    scenarios = Scenario.objects.in_bulk([row["scenario_id"] for row in rows])
-    return [
-        ScenarioCount(scenarios[row["scenario_id"]], row["count"], row["last_seen"]) for row in rows
-    ]
+    return _counted(list(rows), "last_seen")
 
 
 def _latest_first_attempt(project: Project, suite_name: str) -> Run | None:
@@ -274,7 +287,13 @@ def _gaps(project: Project, since: datetime) -> list[ScenarioResult]:
     return list(
         ScenarioResult.objects.filter(project=project, diagnostics_gap=True, started_at__gte=since)
         .select_related("scenario", "run")
-        .prefetch_related("failures")
+        .annotate(
+            first_message=Subquery(
+                InvariantFailure.objects.filter(result=OuterRef("pk"))
+                .order_by("position")
+                .values("message")[:1]
+            )
+        )
         .order_by("-started_at")[:GAPS_LISTED]
     )
 

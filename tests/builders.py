@@ -85,3 +85,11 @@ def a_user(
     if member_of is not None:
         membership_grant(project=member_of, user=user, role=Membership.Role.MEMBER)
     return user
+
+
+def a_stored_run(project: Project, report: dict):
+    """Ingest `report` for `project` through the webhook's own service and return the run."""
+    from runs.ingest import run_ingest
+    from runs.schema import report_parse
+
+    return run_ingest(project=project, report=report_parse(report_bytes(report))).run

@@ -5,6 +5,8 @@ import json
 import pytest
 from django.db import DatabaseError, connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from runs.ingest import run_ingest
 from runs.models import Invariant, InvariantFailure, Run, Scenario, ScenarioResult
@@ -142,6 +144,12 @@ def test_a_failure_without_invariant_id_is_stored_as_a_diagnostics_gap(project_a
             "scenarios[0].failures[0].keyEntityIds",
         ),
         (lambda r: r["run"].__setitem__("suite", "   "), "run.suite"),
+        (lambda r: r["run"].__setitem__("startedAt", "0001-01-01T00:00:00+01:00"), "run.startedAt"),
+        (
+            lambda r: r["run"].__setitem__("finishedAt", "9999-12-31T23:00:00-02:00"),
+            "run.finishedAt",
+        ),
+        (lambda r: r["run"].__setitem__("id", None), "run.id"),
         (lambda r: r["scenarios"].append(a_scenario("BID-002")), "scenarios[3].scenarioId"),
         (lambda r: r.__setitem__("schemaVersion", 7), "schemaVersion"),
         (lambda r: r.__setitem__("scenarios", {"BID-001": "passed"}), "scenarios"),
@@ -218,8 +226,14 @@ def test_a_failing_insert_leaves_nothing_behind(project_and_token):
             ),
         ]
     )
-    with pytest.raises(DatabaseError, match="test_refuse_one_org"):
-        run_ingest(project=project, report=report_parse(report_bytes(report)))
+    try:
+        with pytest.raises(DatabaseError, match="test_refuse_one_org"):
+            run_ingest(project=project, report=report_parse(report_bytes(report)))
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "ALTER TABLE runs_invariantfailure DROP CONSTRAINT IF EXISTS test_refuse_one_org"
+            )
     assert stored_rows() == dict.fromkeys(
         ["Run", "ScenarioResult", "InvariantFailure", "Scenario", "Invariant"], 0
     )
@@ -257,3 +271,81 @@ def test_a_get_is_told_to_post(project_and_token, live_server):
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(f"{live_server.url}/api/v1/projects/dispatch/runs", timeout=10)
     assert caught.value.code == 405
+
+
+def test_null_means_absent_for_optional_fields(project_and_token, runs_url):
+    _, token = project_and_token
+    report = a_report(branch=None, commit=None, trigger=None, url=None, rerunOf=None)
+    report["scenarios"][0].update(title=None, file=None, attempt=None, durationMs=None)
+    report["scenarios"][0]["failures"][0].update(message=None, evidence=None, artifacts=None)
+    report["scenarios"][1]["failures"] = None
+
+    answer = post(runs_url("dispatch"), report_bytes(report), token=token)
+
+    assert answer.status == 201, answer.body
+    run = Run.objects.get()
+    assert (run.branch, run.commit) == ("", "")
+    failure = InvariantFailure.objects.get()
+    assert (failure.message, failure.evidence, failure.artifacts) == ("", [], [])
+
+
+def test_a_blank_invariant_id_is_a_diagnostics_gap_not_an_error(project_and_token, runs_url):
+    _, token = project_and_token
+    report = a_report(
+        scenarios=[a_scenario("BID-001", "failed", failures=[a_failure(invariantId="  ")])]
+    )
+    answer = post(runs_url("dispatch"), report_bytes(report), token=token)
+    assert answer.status == 201, answer.body
+    assert answer.body["counts"]["diagnosticsGaps"] == 1
+    assert InvariantFailure.objects.get().invariant is None
+    assert Invariant.objects.count() == 0
+
+
+def test_the_same_instants_written_with_another_offset_are_the_same_report(
+    project_and_token, runs_url
+):
+    _, token = project_and_token
+    first = post(runs_url("dispatch"), report_bytes(a_report()), token=token)
+    shifted = a_report(
+        startedAt="2026-11-20T03:00:00+01:00", finishedAt="2026-11-20T03:08:31+01:00"
+    )
+    again = post(runs_url("dispatch"), report_bytes(shifted), token=token)
+    assert (first.status, again.status) == (201, 200)
+
+
+def test_an_overlong_id_prefix_is_stored_without_an_area(project_and_token, runs_url):
+    _, token = project_and_token
+    long_prefix = "A" * 40 + "-001"
+    report = a_report(
+        scenarios=[
+            a_scenario(long_prefix, "failed", failures=[a_failure(invariantId="T" * 40 + "-1")])
+        ]
+    )
+    answer = post(runs_url("dispatch"), report_bytes(report), token=token)
+    assert answer.status == 201, answer.body
+    assert Scenario.objects.get().area == ""
+    assert Invariant.objects.get().kind == ""
+
+
+def test_a_revoked_token_is_refused(project_and_token, runs_url):
+    project, token = project_and_token
+    project.tokens.update(revoked_at=timezone.now())
+    answer = post(runs_url("dispatch"), report_bytes(a_report()), token=token)
+    assert answer.status == 401
+    assert Run.objects.count() == 0
+
+
+def test_ingest_takes_the_same_number_of_queries_for_3_or_300_scenarios(project_and_token):
+    project, _ = project_and_token
+
+    def queries_for(run_id: str, count: int) -> int:
+        scenarios = [
+            a_scenario(f"ADV-{n:03d}", "failed" if n % 3 == 0 else "passed") for n in range(count)
+        ]
+        report = report_parse(report_bytes(a_report(run_id, scenarios=scenarios)))
+        with CaptureQueriesContext(connection) as queries:
+            run_ingest(project=project, report=report)
+        return len(queries)
+
+    queries_for("creates-the-suite", 1)
+    assert queries_for("small", 3) == queries_for("large", 300)
