@@ -3,15 +3,15 @@
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from urllib.parse import urlencode
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Max, OuterRef, Subquery
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.safestring import SafeString
 
 from runs.access import projects_visible_to
-from runs.charts import ChartPoint, duration_chart, pass_rate_chart
+from runs.charts import Chart, ChartPoint, line_chart
 from runs.models import (
     InvariantFailure,
     Project,
@@ -87,8 +87,8 @@ class SuiteTrend:
     latest: Run | None
     days: list[DayRate]
     durations: list[Run]
-    pass_rate_svg: SafeString
-    duration_svg: SafeString
+    pass_rate_chart: Chart
+    duration_chart: Chart
 
     @property
     def over_budget_runs(self) -> int:
@@ -157,6 +157,7 @@ def _suite_trends(project: Project, suites: list[SuiteLatest], days: int) -> lis
     )  # fmt: skip
     rates = _day_rates(runs, since.date(), now.date())
     run_list = reverse("run_list", kwargs={"slug": project.slug})
+    run_base = run_list  # run pages live under the run list: /p/<slug>/runs/<id>/
     trends = []
     for item in suites:
         suite = item.suite
@@ -172,11 +173,15 @@ def _suite_trends(project: Project, suites: list[SuiteLatest], days: int) -> lis
             for r in suite_runs
         ]  # fmt: skip
         day_rates = rates.get(suite.pk, [])
+
         rate_points = [
             ChartPoint(
                 label=rate.day.strftime("%m-%d"),
                 value=rate.rate,
-                href=f"{run_list}?suite={suite.name}&since={rate.day}&until={rate.day}",
+                href=run_list
+                + "?"
+                + urlencode({"suite": suite.name, "since": rate.day, "until": rate.day}),
+                note=f"{rate.runs} run{'s' if rate.runs != 1 else ''}",
             )
             for rate in day_rates
         ]
@@ -184,7 +189,8 @@ def _suite_trends(project: Project, suites: list[SuiteLatest], days: int) -> lis
             ChartPoint(
                 label=run.started_at.strftime("%m-%d"),
                 value=round(run.duration_ms / 60_000, 1),
-                href=reverse("run_detail", kwargs={"slug": project.slug, "run_id": run.pk}),
+                href=f"{run_base}{run.pk}/",
+                note=run.external_id,
                 over=run.over_budget,
             )
             for run in durations
@@ -195,9 +201,15 @@ def _suite_trends(project: Project, suites: list[SuiteLatest], days: int) -> lis
                 latest=item.run,
                 days=day_rates,
                 durations=durations,
-                pass_rate_svg=pass_rate_chart(rate_points, f"{suite.name}: pass rate per day (%)"),
-                duration_svg=duration_chart(
-                    duration_points, f"{suite.name}: minutes per run", suite.budget_minutes
+                pass_rate_chart=line_chart(
+                    rate_points, title=f"{suite.name}: pass rate per day", unit="%", y_max=100
+                ),
+                duration_chart=line_chart(
+                    duration_points,
+                    title=f"{suite.name}: minutes per run (over budget in red)",
+                    unit="min",
+                    connect=False,
+                    budget=suite.budget_minutes,
                 ),
             )
         )

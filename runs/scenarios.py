@@ -6,9 +6,8 @@ from datetime import datetime
 from django.db.models import Count, Max, Min
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils.safestring import SafeString
 
-from runs.charts import ChartPoint, duration_chart
+from runs.charts import Chart, ChartPoint, line_chart
 from runs.models import (
     Invariant,
     InvariantFailure,
@@ -53,7 +52,7 @@ class InvariantCount:
 class ScenarioHistory:
     scenario: Scenario
     strip: list[ScenarioResult]
-    duration_svg: SafeString
+    duration_chart: Chart
     by_invariant: list[InvariantCount]
     flakes: list[ScenarioFlake]
     window: RegressionWindow | None
@@ -97,6 +96,7 @@ def scenario_history(project: Project, scenario: Scenario) -> ScenarioHistory:
             label=result.started_at.strftime("%m-%d"),
             value=None if result.duration_ms is None else round(result.duration_ms / 1000, 1),
             href=reverse("run_detail", kwargs={"slug": project.slug, "run_id": result.run_id}),
+            note=f"{result.run.external_id} {result.status}",
             over=result.status in BAD,
         )
         for result in strip
@@ -112,8 +112,8 @@ def scenario_history(project: Project, scenario: Scenario) -> ScenarioHistory:
     return ScenarioHistory(
         scenario=scenario,
         strip=strip,
-        duration_svg=duration_chart(
-            points, "seconds per run (failed runs in red)", None, width=1100
+        duration_chart=line_chart(
+            points, title="seconds per run (failed in red)", unit="s", width=1100
         ),
         by_invariant=by_invariant,
         flakes=list(
