@@ -1,10 +1,13 @@
 """Who may see what: every page reaches a project through here, and 404s outside it."""
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from runs.models import Project
+from runs.models import Membership, Project
+
+ROLE_RANK = {Membership.Role.VIEWER: 0, Membership.Role.TRIAGER: 1, Membership.Role.ADMIN: 2}
 
 
 def projects_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Project]:
@@ -15,6 +18,27 @@ def projects_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Proj
     return Project.objects.filter(memberships__user=user)
 
 
-def project_for_user(user: AbstractBaseUser | AnonymousUser, slug: str) -> Project:
-    """The project, or 404 for one that does not exist or that the user is not in."""
-    return get_object_or_404(projects_visible_to(user), slug=slug)
+def role_in(user: AbstractBaseUser | AnonymousUser, project: Project) -> str | None:
+    if not user.is_authenticated:
+        return None
+    if user.is_superuser:
+        return Membership.Role.ADMIN
+    return (
+        Membership.objects.filter(project=project, user=user).values_list("role", flat=True).first()
+    )
+
+
+def project_for_user(
+    user: AbstractBaseUser | AnonymousUser, slug: str, *, role: str = Membership.Role.VIEWER
+) -> Project:
+    """The project, or 404 for one that does not exist or that the user is not in.
+
+    A member whose role is below `role` gets 403: they may know the project exists.
+    """
+    if role == Membership.Role.VIEWER:
+        return get_object_or_404(projects_visible_to(user), slug=slug)
+    project = get_object_or_404(projects_visible_to(user), slug=slug)
+    held = role_in(user, project)
+    if held is None or ROLE_RANK[held] < ROLE_RANK[role]:
+        raise PermissionDenied(f"this needs the {role} role in {project.slug}")
+    return project

@@ -18,6 +18,9 @@ class Project(models.Model):
     streak_target = models.PositiveIntegerField(
         default=7, help_text="Consecutive green nightly runs that make the program done."
     )
+    repro_env = models.CharField(
+        max_length=500, blank=True, help_text="Environment for the repro command, e.g. TZ=UTC"
+    )
     repro_command = models.CharField(
         max_length=1000,
         blank=True,
@@ -50,15 +53,16 @@ class ProjectToken(models.Model):
 
 class Membership(models.Model):
     class Role(models.TextChoices):
-        VIEWER = "viewer", "Viewer"
-        MEMBER = "member", "Member"
-        ADMIN = "admin", "Admin"
+        # Ordered by power: each role may do what the ones before it may.
+        VIEWER = "viewer", "Viewer (read)"
+        TRIAGER = "triager", "Triager (acts on defects)"
+        ADMIN = "admin", "Admin (settings, rules, tokens)"
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
 
     class Meta:
         constraints = [

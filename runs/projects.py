@@ -15,7 +15,7 @@ def project_create(*, slug: str, name: str) -> tuple[Project, str]:
 
 
 def membership_grant(
-    *, project: Project, user: AbstractBaseUser, role: str = Membership.Role.MEMBER
+    *, project: Project, user: AbstractBaseUser, role: str = Membership.Role.TRIAGER
 ) -> Membership:
     membership, _ = Membership.objects.update_or_create(
         project=project, user=user, defaults={"role": role}

@@ -79,11 +79,17 @@ def a_project(slug: str = "dispatch", name: str = "Dispatch") -> tuple[Project, 
 
 
 def a_user(
-    username: str, *, member_of: Project | None = None, password: str = "pw-for-tests"
+    username: str,
+    *,
+    member_of: Project | None = None,
+    role: str = Membership.Role.TRIAGER,
+    password: str = "pw-for-tests",
 ) -> User:
-    user = User.objects.create_user(username=username, password=password)
+    user = User.objects.create_user(
+        username=username, password=password, email=f"{username}@example.test"
+    )
     if member_of is not None:
-        membership_grant(project=member_of, user=user, role=Membership.Role.MEMBER)
+        membership_grant(project=member_of, user=user, role=role)
     return user
 
 

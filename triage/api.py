@@ -1,5 +1,9 @@
-"""The HTTP API CI talks to. Views authenticate, read the body and hand over to services."""
+"""The HTTP API CI talks to. Views authenticate, read the body and hand over to services.
 
+This module knows both layers: a stored run is handed on to the triage workflow here."""
+
+import logging
+import re
 from typing import Any
 
 from django.conf import settings
@@ -12,6 +16,10 @@ from runs.ingest import ReportConflict, run_ingest
 from runs.models import Project, Run
 from runs.schema import ReportInvalid, report_parse
 from runs.tokens import project_for_token
+from triage.defects import defects_record_run
+from triage.models import Defect
+
+logger = logging.getLogger(__name__)
 
 JSON_CONTENT_TYPES = {"application/json"}
 
@@ -105,7 +113,85 @@ def run_report_receive(request: HttpRequest, slug: str) -> JsonResponse:
         return ApiError(400, exc.error, exc.problems).response()
     except ReportConflict as exc:
         return ApiError(409, str(exc)).response()
+    if outcome.created:
+        try:
+            defects_record_run(run=outcome.run)
+        except Exception:
+            # The run is stored; the periodic sweep groups its failures later.
+            logger.exception("grouping the failures of run %s failed", outcome.run.pk)
     return JsonResponse(
         _run_summary(request, outcome.run, created=outcome.created),
         status=201 if outcome.created else 200,
+    )
+
+
+_REGEX_SPECIAL = re.compile(r"([.^$+?()\[\]{}|\\])")
+
+
+def _wildcard(pattern: str) -> str:
+    """`TENANT-*` -> an anchored, case-insensitive regular expression with only `*` special."""
+    return "^" + _REGEX_SPECIAL.sub(r"\\\1", pattern).replace("*", ".*") + "$"
+
+
+def _defect_json(request: HttpRequest, defect: Defect) -> dict[str, Any]:
+    path = reverse("defect_detail", kwargs={"slug": defect.project.slug, "defect_id": defect.pk})
+    return {
+        "id": defect.pk,
+        "scenarioId": defect.scenario.key,
+        "invariantId": defect.invariant_key or None,
+        "state": defect.state,
+        "class": defect.defect_class,
+        "suggestedClass": defect.suggested_class or None,
+        "ownerTeam": defect.owner_team.name if defect.owner_team_id else None,
+        "assignee": defect.assignee.get_username() if defect.assignee_id else None,
+        "firstSeen": defect.first_seen.isoformat(),
+        "lastSeen": defect.last_seen.isoformat(),
+        "occurrences": defect.occurrence_count,
+        "url": request.build_absolute_uri(path),
+    }
+
+
+MAX_DEFECTS_LISTED = 5000
+
+
+@csrf_exempt
+def defects_list(request: HttpRequest, slug: str) -> JsonResponse:
+    """GET /api/v1/projects/<slug>/defects?state=open&invariant=TENANT-*: a release gate's input."""
+    if request.method != "GET":
+        response = JsonResponse({"error": "use GET to list defects"}, status=405)
+        response["Allow"] = "GET"
+        return response
+    try:
+        project = _authenticated_project(request, slug)
+    except ApiError as exc:
+        return exc.response()
+    defects = Defect.objects.filter(project=project).select_related(
+        "project", "scenario", "invariant", "owner_team", "assignee"
+    )
+    states = [s for s in request.GET.get("state", "").split(",") if s]
+    if states:
+        expanded = set()
+        for state in states:
+            expanded |= set(Defect.OPEN_STATES) if state == "open" else {state}
+        unknown = expanded - set(Defect.State.values)
+        if unknown:
+            return ApiError(
+                400, "unknown state", [{"field": "state", "problem": f"{sorted(unknown)}"}]
+            ).response()
+        defects = defects.filter(state__in=expanded)
+    if request.GET.get("class"):
+        defects = defects.filter(defect_class=request.GET["class"])
+    if request.GET.get("owner"):
+        defects = defects.filter(owner_team__name=request.GET["owner"])
+    if request.GET.get("scenario"):
+        defects = defects.filter(scenario__key__iregex=_wildcard(request.GET["scenario"]))
+    if request.GET.get("invariant"):
+        defects = defects.filter(invariant__key__iregex=_wildcard(request.GET["invariant"]))
+    rows = list(defects.order_by("-last_seen", "-pk")[: MAX_DEFECTS_LISTED + 1])
+    return JsonResponse(
+        {
+            "count": min(len(rows), MAX_DEFECTS_LISTED),
+            "truncated": len(rows) > MAX_DEFECTS_LISTED,
+            "defects": [_defect_json(request, defect) for defect in rows[:MAX_DEFECTS_LISTED]],
+        }
     )

@@ -2,10 +2,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from runs import views as run_views
-from triage import api
+from triage import admin_views, api
+from triage import views as triage_views
 
 urlpatterns = [
     path("api/v1/projects/<slug:slug>/runs", api.run_report_receive, name="api_runs"),
+    path("api/v1/projects/<slug:slug>/defects", api.defects_list, name="api_defects"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
@@ -13,6 +15,7 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", run_views.home, name="home"),
+    path("queue/", triage_views.my_queue, name="my_queue"),
     path("p/<slug:slug>/", run_views.project_overview, name="project_overview"),
     path("p/<slug:slug>/runs/", run_views.run_list, name="run_list"),
     path("p/<slug:slug>/runs/<int:run_id>/", run_views.run_detail, name="run_detail"),
@@ -20,4 +23,22 @@ urlpatterns = [
     path("p/<slug:slug>/scenarios/<path:key>/", run_views.scenario_detail, name="scenario"),
     path("p/<slug:slug>/invariants/<path:key>/", run_views.invariant_detail, name="invariant"),
     path("p/<slug:slug>/search/", run_views.project_search, name="search"),
+    path("p/<slug:slug>/defects/", triage_views.defect_list, name="defect_list"),
+    path("p/<slug:slug>/defects/bulk/", triage_views.defect_bulk, name="defect_bulk"),
+    path(
+        "p/<slug:slug>/defects/<int:defect_id>/", triage_views.defect_detail, name="defect_detail"
+    ),
+    path("p/<slug:slug>/defects/<int:defect_id>/act/", triage_views.defect_act, name="defect_act"),
+    path(
+        "p/<slug:slug>/defects/<int:defect_id>/defect.md",
+        triage_views.defect_export,
+        name="defect_export",
+    ),
+    path(
+        "p/<slug:slug>/defects/<int:defect_id>/github/",
+        triage_views.defect_github,
+        name="defect_github",
+    ),
+    path("p/<slug:slug>/runbook/", triage_views.runbook, name="runbook"),
+    path("p/<slug:slug>/settings/", admin_views.project_settings, name="project_settings"),
 ]

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from runs.demo import demo_reports
 from runs.ingest import ReportConflict, run_ingest
-from runs.models import Project
+from runs.models import Membership, Project
 from runs.projects import membership_grant, project_create
 
 DEMO_SLUG = "acme-dispatch"
@@ -37,7 +37,7 @@ class Command(BaseCommand):
             login_line = f"Demo login: {username} / {password}"
         else:
             login_line = f"Demo login: {username} (existing user, password unchanged)"
-        membership_grant(project=project, user=user)
+        membership_grant(project=project, user=user, role=Membership.Role.ADMIN)
         total = project.runs.count()
         self.stdout.write(f"Demo project {DEMO_SLUG!r}: {added} runs added, {total} in all.")
         self.stdout.write(login_line)

@@ -1,0 +1,84 @@
+"""Notifications: outbox rows written with their cause, sent by a Celery task with retries."""
+
+import json
+import urllib.request
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+
+from triage.models import Defect, Notification, TriageSettings
+
+WEBHOOK_TIMEOUT_SECONDS = 10
+
+
+def _recipients(defect: Defect, triage_settings: TriageSettings | None) -> list[str]:
+    addresses = []
+    if defect.owner_team_id:
+        addresses += [
+            email for email in defect.owner_team.members.values_list("email", flat=True) if email
+        ]
+    if defect.assignee_id and defect.assignee.email:
+        addresses.append(defect.assignee.email)
+    if triage_settings:
+        addresses += [line.strip() for line in triage_settings.notify_emails.splitlines()]
+    return sorted({address for address in addresses if address})
+
+
+def notification_queue(*, defect: Defect, subject: str, body: str) -> list[Notification]:
+    """Write email and webhook notifications for a defect and send them after commit."""
+    from triage.tasks import send_notification
+
+    triage_settings = TriageSettings.objects.filter(project_id=defect.project_id).first()
+    rows = []
+    recipients = _recipients(defect, triage_settings)
+    if recipients:
+        rows.append(
+            Notification(
+                project_id=defect.project_id, defect=defect, channel=Notification.Channel.EMAIL,
+                subject=subject, body=body, recipients="\n".join(recipients),
+            )
+        )  # fmt: skip
+    if triage_settings and triage_settings.webhook_url:
+        rows.append(
+            Notification(
+                project_id=defect.project_id, defect=defect, channel=Notification.Channel.WEBHOOK,
+                subject=subject, body=body, recipients=triage_settings.webhook_url,
+            )
+        )  # fmt: skip
+    created = Notification.objects.bulk_create(rows)
+    for row in created:
+        transaction.on_commit(lambda pk=row.pk: send_notification.delay(pk))
+    return created
+
+
+def slack_payload(notification: Notification) -> dict:
+    return {
+        "text": f"{notification.subject}\n{notification.body}",
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": notification.subject[:150]}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": notification.body[:2900]}},
+        ],
+    }
+
+
+def deliver(notification: Notification) -> None:
+    """Send one notification; raises on any failure so the task can retry."""
+    if notification.channel == Notification.Channel.EMAIL:
+        send_mail(
+            subject=notification.subject,
+            message=notification.body,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=notification.recipients.split("\n"),
+        )
+        return
+    if not notification.recipients.startswith(("https://", "http://")):
+        raise ValueError("the webhook URL must be http(s)")
+    request = urllib.request.Request(
+        notification.recipients,
+        data=json.dumps(slack_payload(notification)).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
+        response.read()

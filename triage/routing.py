@@ -1,0 +1,104 @@
+"""Routing: the first matching rule of a project names the team that owns a defect."""
+
+import fnmatch
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from triage.models import RoutingRule, Team
+
+
+@dataclass(frozen=True)
+class RouteInput:
+    defect_class: str
+    scenario_key: str
+    invariant_key: str
+    file: str
+
+
+def rule_matches(rule: RoutingRule, target: RouteInput) -> bool:
+    """Every field the rule sets must hold; a rule with no fields matches everything."""
+    if rule.defect_class and rule.defect_class != target.defect_class:
+        return False
+    if rule.scenario_prefix and not target.scenario_key.upper().startswith(
+        rule.scenario_prefix.upper()
+    ):
+        return False
+    if rule.invariant_prefix and not target.invariant_key.upper().startswith(
+        rule.invariant_prefix.upper()
+    ):
+        return False
+    # fnmatch's `*` also crosses `/`, which is what `harness/**` means in CODEOWNERS.
+    # Several globs, separated by spaces, match if any does.
+    return not rule.file_glob or any(
+        fnmatch.fnmatchcase(target.file, glob) for glob in rule.file_glob.split()
+    )
+
+
+def route(rules: Iterable[RoutingRule], target: RouteInput) -> RoutingRule | None:
+    for rule in rules:
+        if rule_matches(rule, target):
+            return rule
+    return None
+
+
+def project_rules(project_id: int) -> list[RoutingRule]:
+    return list(
+        RoutingRule.objects.filter(project_id=project_id)
+        .select_related("team")
+        .order_by("position", "id")
+    )
+
+
+def _codeowners_globs(pattern: str) -> str:
+    """CODEOWNERS pattern -> space-separated fnmatch globs that match the same paths."""
+    anchored = pattern.startswith("/") or "/" in pattern.rstrip("/")
+    base = pattern.lstrip("/")
+    if base.endswith("/"):
+        variants = [base + "**"]
+    elif "*" in base.rsplit("/", 1)[-1]:
+        variants = [base]
+    else:
+        # `apps` names a file or a directory.
+        variants = [base, base + "/**"]
+    if not anchored:
+        variants += ["*/" + variant for variant in variants]
+    return " ".join(variants)
+
+
+def _team_name(owner: str) -> str:
+    return owner.lstrip("@").split("/")[-1] or owner
+
+
+@transaction.atomic
+def rules_import_codeowners(*, project_id: int, text: str) -> list[RoutingRule]:
+    """Replace the rules imported before with one rule per CODEOWNERS line.
+
+    CODEOWNERS lets the last matching line win and Triage the first, so the lines are added
+    in reverse, after the rules written by hand. Each line's first owner becomes the team.
+    """
+    RoutingRule.objects.filter(project_id=project_id, source__startswith="CODEOWNERS").delete()
+    entries = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        parts = line.split()
+        if len(parts) < 2:
+            continue
+        entries.append((number, parts[0], parts[1]))
+    last = RoutingRule.objects.filter(project_id=project_id).order_by("-position").first()
+    position = (last.position if last else 0) + 1
+    created = []
+    for number, pattern, owner in reversed(entries):
+        team, _ = Team.objects.get_or_create(project_id=project_id, name=_team_name(owner))
+        created.append(
+            RoutingRule.objects.create(
+                project_id=project_id,
+                position=position,
+                team=team,
+                file_glob=_codeowners_globs(pattern),
+                source=f"CODEOWNERS line {number}: {pattern} {owner}"[:200],
+            )
+        )
+        position += 1
+    return created

@@ -1,0 +1,118 @@
+"""Reads for the triage pages: queues, defect lists, one defect with its history."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.paginator import Page, Paginator
+from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from runs.access import projects_visible_to
+from runs.models import Membership, Project
+from triage.models import Defect, DefectEvent, DefectOccurrence, RunbookVersion, SharedCause, Team
+from triage.runbook import LinkedSection, runbook_current, sections_for_defect
+
+DEFECTS_PER_PAGE = 50
+OCCURRENCES_SHOWN = 50
+STATE_FILTERS = {
+    "open": list(Defect.OPEN_STATES),
+    "muted": [Defect.State.MUTED],
+    "resolved": [Defect.State.RESOLVED],
+    "all": list(Defect.State.values),
+}
+
+
+def _with_relations(defects: QuerySet[Defect]) -> QuerySet[Defect]:
+    return defects.select_related(
+        "project", "scenario", "invariant", "owner_team", "assignee", "routed_by", "last_run"
+    )
+
+
+def my_queue(user: AbstractBaseUser) -> list[Defect]:
+    """Open defects owned by the user's teams or assigned to them, unacknowledged first."""
+    defects = _with_relations(
+        Defect.objects.filter(
+            project__in=projects_visible_to(user),
+            state__in=Defect.OPEN_STATES,
+        ).filter(Q(owner_team__members=user) | Q(assignee=user))
+    ).distinct()
+    ordered = sorted(
+        defects[:500],
+        key=lambda d: (d.state == Defect.State.ACKNOWLEDGED, d.first_seen, d.pk),
+    )
+    return ordered
+
+
+def defects_page(project: Project, filters: dict[str, Any], page_number: str | None) -> Page:
+    defects = Defect.objects.filter(
+        project=project, state__in=STATE_FILTERS.get(filters.get("state") or "open")
+    )
+    if filters.get("defect_class"):
+        defects = defects.filter(defect_class=filters["defect_class"])
+    if filters.get("team") == "none":
+        defects = defects.filter(owner_team__isnull=True)
+    elif filters.get("team"):
+        defects = defects.filter(owner_team__name=filters["team"])
+    if filters.get("q"):
+        defects = defects.filter(fingerprint__icontains=filters["q"])
+    defects = _with_relations(defects).order_by("-last_seen", "-pk")
+    return Paginator(defects, DEFECTS_PER_PAGE).get_page(page_number)
+
+
+def defect_for_project(project: Project, defect_id: int) -> Defect:
+    return get_object_or_404(_with_relations(Defect.objects.all()), project=project, pk=defect_id)
+
+
+@dataclass
+class DefectView:
+    defect: Defect
+    events: list[DefectEvent]
+    occurrences: list[DefectOccurrence]
+    organizations: list[str]
+    entity_ids: list[tuple[str, str]]
+    shared_causes: list[SharedCause]
+    runbook: RunbookVersion | None
+    runbook_sections: list[LinkedSection]
+    teams: list[Team]
+    assignees: list[AbstractBaseUser]
+
+
+def defect_view(defect: Defect) -> DefectView:
+    occurrences = list(
+        DefectOccurrence.objects.filter(defect=defect)
+        .select_related("run", "run__suite", "failure")
+        .order_by("-seen_at", "-id")[:OCCURRENCES_SHOWN]
+    )
+    organizations = sorted(
+        {o.failure.organization_under_test for o in occurrences if o.failure} - {""}
+    )
+    entity_ids = sorted(
+        {
+            (str(name), str(value))
+            for o in occurrences
+            if o.failure
+            for name, value in o.failure.key_entity_ids.items()
+            if value is not None
+        }
+    )
+    runbook = runbook_current(defect.project)
+    members = Membership.objects.filter(
+        project=defect.project, role__in=[Membership.Role.TRIAGER, Membership.Role.ADMIN]
+    ).select_related("user")
+    return DefectView(
+        defect=defect,
+        events=list(defect.events.select_related("actor").order_by("created_at", "id")),
+        occurrences=occurrences,
+        organizations=organizations,
+        entity_ids=entity_ids[:100],
+        shared_causes=list(
+            SharedCause.objects.filter(defects=defect)
+            .select_related("run")
+            .prefetch_related("defects__scenario", "defects__invariant")
+        ),
+        runbook=runbook,
+        runbook_sections=sections_for_defect(defect, runbook),
+        teams=list(Team.objects.filter(project=defect.project).order_by("name")),
+        assignees=sorted((m.user for m in members), key=lambda user: user.get_username()),
+    )

@@ -1,0 +1,75 @@
+"""Thin Celery tasks: each takes an id or nothing and calls a service."""
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.db.models import F
+from django.utils import timezone
+
+from runs.models import Run
+from triage.defects import defects_record_run
+from triage.escalation import defects_escalate_unclassified, mutes_expire
+from triage.models import Notification, TriagedRun
+from triage.notify import deliver
+
+MAX_SEND_ATTEMPTS = 6
+SWEEP_AFTER = timedelta(minutes=2)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=MAX_SEND_ATTEMPTS)
+def send_notification(self, notification_id: int) -> str:
+    # Claim by conditional update: a duplicate delivery of this task finds nothing to send.
+    claimed = Notification.objects.filter(
+        pk=notification_id, status=Notification.Status.PENDING
+    ).update(status=Notification.Status.SENDING, attempts=F("attempts") + 1)
+    if not claimed:
+        return "not pending"
+    notification = Notification.objects.get(pk=notification_id)
+    try:
+        deliver(notification)
+    except Exception as exc:
+        final = notification.attempts >= MAX_SEND_ATTEMPTS
+        Notification.objects.filter(pk=notification_id).update(
+            status=Notification.Status.FAILED if final else Notification.Status.PENDING,
+            last_error=str(exc)[:2000],
+        )
+        if final:
+            return "failed"
+        raise self.retry(exc=exc, countdown=min(300, 2**notification.attempts)) from exc
+    Notification.objects.filter(pk=notification_id).update(
+        status=Notification.Status.SENT, sent_at=timezone.now(), last_error=""
+    )
+    return "sent"
+
+
+@shared_task
+def escalate_defects() -> int:
+    now = timezone.now()
+    mutes_expire(now=now)
+    return len(defects_escalate_unclassified(now=now))
+
+
+@shared_task
+def record_defects(run_id: int) -> int:
+    return len(defects_record_run(run=Run.objects.get(pk=run_id)).created)
+
+
+@shared_task
+def sweep() -> dict[str, int]:
+    """Catch up on work whose task was lost (broker down, worker killed)."""
+    stale = timezone.now() - SWEEP_AFTER
+    untriaged = list(
+        Run.objects.filter(received_at__lte=stale, received_at__gte=stale - timedelta(days=2))
+        .exclude(pk__in=TriagedRun.objects.values("run_id"))
+        .values_list("pk", flat=True)[:200]
+    )
+    for run_id in untriaged:
+        defects_record_run(run=Run.objects.get(pk=run_id))
+    pending = list(
+        Notification.objects.filter(
+            status=Notification.Status.PENDING, created_at__lte=stale
+        ).values_list("pk", flat=True)[:500]
+    )
+    for notification_id in pending:
+        send_notification.delay(notification_id)
+    return {"runs": len(untriaged), "notifications": len(pending)}
