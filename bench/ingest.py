@@ -190,11 +190,11 @@ def time_copy(body: bytes, slug: str) -> float:
                      json.dumps(f["artifacts"]), json.dumps(f["evidence"]))
                 )  # fmt: skip
         with cursor.copy(
-            "COPY runs_failureentity (project_id, failure_id, name, value) FROM STDIN"
+            "COPY runs_failureentity (project_id, failure_id, name, value, started_at) FROM STDIN"
         ) as copy:
             for fid, (_, _, _, f) in zip(failure_ids, failures, strict=True):
                 for name, value in f["keyEntityIds"].items():
-                    copy.write_row((project.pk, fid, name, str(value)))
+                    copy.write_row((project.pk, fid, name, str(value), run["startedAt"]))
     return time.perf_counter() - started
 
 
@@ -257,8 +257,9 @@ def time_naive(body: bytes, slug: str) -> float:
                 )  # fmt: skip
                 for name, value in f["keyEntityIds"].items():
                     FailureEntity.objects.create(
-                        project=project, failure=failure, name=name, value=str(value)
-                    )
+                        project=project, failure=failure, name=name, value=str(value),
+                        started_at=info["startedAt"],
+                    )  # fmt: skip
     return time.perf_counter() - started
 
 

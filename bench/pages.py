@@ -200,7 +200,7 @@ def load_history() -> None:
                 entities = []
                 for fid, (rid, run_id, sid, start, gap) in zip(failure_ids, failures, strict=True):
                     entity = {"orgId": "org-a", "assignmentId": f"asg-{fid % 5000}"}
-                    entities.append((fid, entity))
+                    entities.append((fid, start, entity))
                     copy.write_row(
                         (
                             fid,
@@ -221,11 +221,12 @@ def load_history() -> None:
                         )
                     )
             with cursor.copy(
-                "COPY runs_failureentity (project_id, failure_id, name, value) FROM STDIN"
+                "COPY runs_failureentity (project_id, failure_id, name, value, started_at) "
+                "FROM STDIN"
             ) as copy:
-                for fid, entity in entities:
+                for fid, start, entity in entities:
                     for name, value in entity.items():
-                        copy.write_row((project.pk, fid, name, value))
+                        copy.write_row((project.pk, fid, name, value, start))
             # Some failures passed on a rerun of the same commit: flakes.
             with cursor.copy(
                 "COPY runs_scenarioflake (project_id, scenario_id, commit, failed_run_id, "
@@ -274,6 +275,7 @@ def measure() -> None:
         "scenario": "/p/bench/scenarios/BID-0001/",
         "invariant": "/p/bench/invariants/TENANT-001/",
         "search entity": "/p/bench/search/?q=asg-311",
+        "search common id": "/p/bench/search/?q=org-a",
         "search scenario": "/p/bench/search/?q=BID-000",
     }
     client = Client(HTTP_HOST="127.0.0.1")

@@ -191,9 +191,9 @@ def _store(project: Project, report: RunReport, digest: str) -> Run:
     )
     bulk_insert(
         FailureEntity,
-        ["project_id", "failure_id", "name", "value"],
+        ["project_id", "failure_id", "name", "value", "started_at"],
         [
-            (project.pk, failure_id, name, _entity_text(value))
+            (project.pk, failure_id, name, entity_text(value), run.started_at)
             for failure_id, (_, _, _, failure) in zip(failure_ids, failures, strict=True)
             for name, value in failure.key_entity_ids.items()
             if value is not None
@@ -206,7 +206,7 @@ def _store(project: Project, report: RunReport, digest: str) -> Run:
     return run
 
 
-def _entity_text(value: str | int | float | bool) -> str:
+def entity_text(value: str | int | float | bool) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)

@@ -287,11 +287,13 @@ class FailureEntity(models.Model):
     failure = models.ForeignKey(InvariantFailure, on_delete=models.CASCADE, related_name="entities")
     name = models.CharField(max_length=255)
     value = models.CharField(max_length=255)
+    # Copied from the failure so a search for a common value reads its newest hits in order.
+    started_at = models.DateTimeField()
 
     class Meta:
         indexes = [
-            # Search by an entity id value within a project.
-            models.Index(fields=["project", "value"], name="entity_value_search"),
+            # Search by an entity id value within a project, newest first.
+            models.Index(fields=["project", "value", "-started_at"], name="entity_value_search"),
         ]
 
     def __str__(self) -> str:

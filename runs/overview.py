@@ -36,12 +36,18 @@ class SuiteLatest:
 
 
 def _latest_runs(suites: list[Suite]) -> list[SuiteLatest]:
-    runs = Run.objects.in_bulk([s.latest_run_id for s in suites if s.latest_run_id])
+    runs = Run.objects.select_related("suite").in_bulk(
+        [s.latest_run_id for s in suites if s.latest_run_id]
+    )
     return [SuiteLatest(suite=s, run=runs.get(s.latest_run_id)) for s in suites]
 
 
 def _suites_with_latest(**filters: object) -> list[Suite]:
-    latest = Run.objects.filter(suite=OuterRef("pk")).order_by("-started_at", "-id")
+    # The latest first attempt: a rerun of a few scenarios says little about the suite.
+    # The project filter lets the lookup walk the (project, suite, started_at) index.
+    latest = Run.objects.filter(
+        project_id=OuterRef("project_id"), suite=OuterRef("pk"), rerun_of_external_id=""
+    ).order_by("-started_at", "-id")
     return list(
         Suite.objects.filter(**filters)
         .annotate(latest_run_id=Subquery(latest.values("id")[:1]))
@@ -217,20 +223,29 @@ def _suite_trends(project: Project, suites: list[SuiteLatest], days: int) -> lis
 
 
 def _streak(project: Project) -> Streak:
+    """Consecutive green nights: the last first attempt of each night, a missed night breaks."""
     recent = list(
         Run.objects.filter(
-            project=project, suite__name=project.full_suite, branch=project.default_branch
-        )
-        .filter(rerun_of_external_id="")
-        .order_by("-started_at", "-id")[:STREAK_LOOKBACK]
+            project=project,
+            suite__name=project.full_suite,
+            branch=project.default_branch,
+            rerun_of_external_id="",
+        ).order_by("-started_at", "-id")[:STREAK_LOOKBACK]
     )
+    nights: dict[date, Run] = {}
+    for run in recent:
+        nights.setdefault(run.started_at.date(), run)
     green = 0
     last_red = None
-    for run in recent:
+    expected = None
+    for night, run in nights.items():
+        if expected is not None and night != expected:
+            break
         if run.status != Status.PASSED:
             last_red = run
             break
         green += 1
+        expected = night - timedelta(days=1)
     return Streak(
         suite_name=project.full_suite,
         branch=project.default_branch,
@@ -276,11 +291,11 @@ def _flaky(project: Project, since: datetime) -> list[ScenarioCount]:
 
 
 def _latest_first_attempt(project: Project, suite_name: str) -> Run | None:
-    return (
-        Run.objects.filter(project=project, suite__name=suite_name, rerun_of_external_id="")
-        .order_by("-started_at", "-id")
-        .first()
-    )
+    """On the default branch when there is one there: a PR may add scenarios on purpose."""
+    runs = Run.objects.filter(
+        project=project, suite__name=suite_name, rerun_of_external_id=""
+    ).order_by("-started_at", "-id")
+    return runs.filter(branch=project.default_branch).first() or runs.first()
 
 
 def _smoke_not_in_full(smoke: Run | None, full: Run | None) -> list[Scenario]:

@@ -66,9 +66,12 @@ class ScenarioHistory:
 def _regression_window(
     project: Project, scenario: Scenario
 ) -> tuple[ScenarioResult | None, RegressionWindow | None]:
-    on_branch = ScenarioResult.objects.filter(
-        scenario=scenario, run__branch=project.default_branch
-    ).select_related("run")
+    # A skipped result says nothing about whether the scenario passes.
+    on_branch = (
+        ScenarioResult.objects.filter(scenario=scenario, run__branch=project.default_branch)
+        .exclude(status=Status.SKIPPED)
+        .select_related("run")
+    )
     latest = on_branch.order_by("-started_at", "-id").first()
     if latest is None or latest.status not in BAD:
         return latest, None

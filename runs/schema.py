@@ -46,10 +46,13 @@ def _storable_json(value: Any) -> Any:
 
 # Patterns run inside pydantic-core, so refusing NUL costs no Python call per string.
 NO_NUL = r"^[^\x00]*$"
-NO_NUL_NOT_BLANK = r"^[^\x00]*\S[^\x00]*$"
+# Ids become links and command lines: no control characters (newlines included) at all.
+NO_NUL_NOT_BLANK = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
 PATTERN_PROBLEMS = {
+    NO_CONTROL: "must not contain control characters (such as newlines)",
     NO_NUL: "must not contain NUL (\\u0000) characters",
-    NO_NUL_NOT_BLANK: "must not be blank or contain NUL (\\u0000) characters",
+    NO_NUL_NOT_BLANK: "must not be blank or contain control characters (such as newlines)",
 }
 
 
@@ -61,8 +64,15 @@ def _identifier(max_length: int) -> Any:
     return Annotated[str, Field(min_length=1, max_length=max_length, pattern=NO_NUL_NOT_BLANK)]
 
 
-Identifier = _identifier(200)
-ScenarioKey = _identifier(300)
+def _no_dot_segments(value: str) -> str:
+    # "a/../b" would turn into another page's address once a browser normalises the link.
+    if any(segment in (".", "..") for segment in value.split("/")):
+        raise ValueError("must not contain . or .. path segments")
+    return value
+
+
+Identifier = Annotated[_identifier(200), AfterValidator(_no_dot_segments)]
+ScenarioKey = Annotated[_identifier(300), AfterValidator(_no_dot_segments)]
 ShortText = _text(255)
 LongText = _text(200_000)
 # Entity ids are searchable one by one, so each value must fit the search column.
@@ -121,7 +131,10 @@ class EvidenceTable(ReportModel):
 
 
 class FailureReport(ReportModel):
-    invariant_id: Annotated[str, Field(max_length=200, pattern=NO_NUL)] | None = Field(
+    invariant_id: (
+        Annotated[str, Field(max_length=200, pattern=NO_CONTROL), AfterValidator(_no_dot_segments)]
+        | None
+    ) = Field(
         None, description="The invariant that broke, e.g. TENANT-004; missing is a harness gap."
     )
     organization_under_test: ShortText | None = None

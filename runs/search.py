@@ -35,6 +35,6 @@ def project_search(project: Project, query: str) -> SearchResults:
         entity_hits=list(
             FailureEntity.objects.filter(project=project, value=query)
             .select_related("failure", "failure__run", "failure__scenario", "failure__invariant")
-            .order_by("-failure__started_at", "-failure_id")[:LIMIT]
+            .order_by("-started_at", "-failure_id")[:LIMIT]
         ),
     )

@@ -11,14 +11,19 @@ from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from runs.ingest import entity_text
 from runs.models import InvariantFailure, Project, Run, ScenarioResult, Status
 
 RUNS_PER_PAGE = 50
+# A run page stays readable and fast whatever a report holds; the rest is counted, not drawn.
+EVIDENCE_ROWS_SHOWN = 200
+RESULTS_SHOWN = 300
 BAD = [Status.FAILED, Status.ERROR]
-# Evidence columns that name a tenant; a value other than the organization under test is a leak.
-ORG_COLUMNS = {"org", "orgid", "organization", "organizationid", "tenant", "tenantid"}
+# Evidence columns that name a tenant (org_id, recipient_org_id, tenantId, ...); a value other
+# than the organization under test is a leak.
+ORG_COLUMN_ENDINGS = ("org", "orgid", "organization", "organizationid", "tenant", "tenantid")
 # Only ids made of these characters go into a shell command line a person will paste.
-SHELL_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.:/@+=,-]*$")
+SHELL_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/@+=,-]*")
 
 
 def _day_start(day: date) -> datetime:
@@ -35,7 +40,7 @@ def runs_page(project: Project, filters: dict[str, Any], page_number: str | None
         runs = runs.filter(status=filters["status"])
     if "since" in filters:
         runs = runs.filter(started_at__gte=_day_start(filters["since"]))
-    if "until" in filters:
+    if "until" in filters and filters["until"] < date.max:
         runs = runs.filter(started_at__lt=_day_start(filters["until"] + timedelta(days=1)))
     if "q" in filters:
         text = filters["q"]
@@ -57,19 +62,22 @@ def run_for_project(project: Project, run_id: int) -> Run:
 
 
 def previous_run(run: Run) -> Run | None:
-    """The run of the same suite just before this one: the default base of a comparison."""
-    return (
-        Run.objects.filter(project_id=run.project_id, suite_id=run.suite_id)
+    """The default base of a comparison: the run of the same suite just before this one,
+    a first attempt (a rerun of a few scenarios compares badly), on the same branch if any."""
+    earlier = (
+        Run.objects.filter(
+            project_id=run.project_id, suite_id=run.suite_id, rerun_of_external_id=""
+        )
         .filter(Q(started_at__lt=run.started_at) | Q(started_at=run.started_at, pk__lt=run.pk))
         .select_related("suite")
         .order_by("-started_at", "-id")
-        .first()
     )
+    return earlier.filter(branch=run.branch).first() or earlier.first()
 
 
 def repro_line(project: Project, scenario_key: str) -> str | None:
     """The project's local repro command for one scenario, if it can be built safely."""
-    if not project.repro_command or not SHELL_SAFE_ID.match(scenario_key):
+    if not project.repro_command or not SHELL_SAFE_ID.fullmatch(scenario_key):
         return None
     return project.repro_command.replace("{scenarioId}", scenario_key)
 
@@ -88,6 +96,11 @@ class EvidenceTableView:
     columns: list[str]
     rows: list[list[EvidenceCell]]
     foreign_org_cells: int
+    total_rows: int
+
+    @property
+    def hidden_rows(self) -> int:
+        return self.total_rows - len(self.rows)
 
 
 @dataclass
@@ -115,7 +128,7 @@ def _cell(column: str, value: Any, organization: str) -> EvidenceCell:
     if value is None:
         return EvidenceCell(text="null", is_null=True)
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    is_org_column = column.replace("_", "").replace("-", "").lower() in ORG_COLUMNS
+    is_org_column = column.replace("_", "").replace("-", "").lower().endswith(ORG_COLUMN_ENDINGS)
     return EvidenceCell(
         text=text, is_foreign_org=bool(organization) and is_org_column and text != organization
     )
@@ -124,7 +137,8 @@ def _cell(column: str, value: Any, organization: str) -> EvidenceCell:
 def evidence_tables(failure: InvariantFailure) -> list[EvidenceTableView]:
     tables = []
     for table in failure.evidence:
-        rows = table.get("rows") or []
+        all_rows = table.get("rows") or []
+        rows = all_rows[:EVIDENCE_ROWS_SHOWN]
         columns: list[str] = []
         for row in rows:
             columns.extend(key for key in row if key not in columns)
@@ -143,6 +157,7 @@ def evidence_tables(failure: InvariantFailure) -> list[EvidenceTableView]:
                 columns=columns,
                 rows=cells,
                 foreign_org_cells=sum(cell.is_foreign_org for row in cells for cell in row),
+                total_rows=len(all_rows),
             )
         )
     return tables
@@ -153,7 +168,7 @@ def run_failure_groups(run: Run) -> list[AreaGroup]:
     results = (
         ScenarioResult.objects.filter(run=run, status__in=BAD)
         .select_related("scenario")
-        .order_by("position")
+        .order_by("position")[:RESULTS_SHOWN]
     )
     views = {
         result.pk: ResultView(result=result, repro=repro_line(run.project, result.scenario.key))
@@ -171,7 +186,10 @@ def run_failure_groups(run: Run) -> list[AreaGroup]:
                 FailureView(
                     failure=failure,
                     evidence=evidence_tables(failure),
-                    entity_ids=list(failure.key_entity_ids.items()),
+                    entity_ids=[
+                        (name, None if value is None else entity_text(value))
+                        for name, value in failure.key_entity_ids.items()
+                    ],
                 )
             )
     groups: dict[str, list[ResultView]] = {}
@@ -187,40 +205,48 @@ class Comparison:
     newly_failing: list[ScenarioResult]
     still_failing: list[ScenarioResult]
     newly_passing: list[ScenarioResult]
+    now_skipped: list[ScenarioResult]
     no_longer_run: list[ScenarioResult]
 
 
+def _final_results(run: Run, scenario_ids: set[int] | None = None) -> dict[int, ScenarioResult]:
+    """One result per scenario: its last attempt in the run."""
+    results = ScenarioResult.objects.filter(run=run).select_related("scenario")
+    if scenario_ids is not None:
+        results = results.filter(scenario_id__in=list(scenario_ids))
+    final: dict[int, ScenarioResult] = {}
+    for result in results.order_by("attempt", "position"):
+        final[result.scenario_id] = result
+    return final
+
+
+def _failing_scenarios(run: Run) -> set[int]:
+    return set(
+        ScenarioResult.objects.filter(run=run, status__in=BAD).values_list("scenario_id", flat=True)
+    )
+
+
 def run_comparison(run: Run, base: Run | None) -> Comparison:
-    """What changed from `base` to `run`: newly failing, still failing, newly passing."""
-    failing = list(
-        ScenarioResult.objects.filter(run=run, status__in=BAD)
-        .select_related("scenario")
-        .order_by("scenario__key")
-    )
-    if base is None:
-        return Comparison(run, None, failing, [], [], [])
-    base_failing = {
-        result.scenario_id: result
-        for result in ScenarioResult.objects.filter(run=base, status__in=BAD).select_related(
-            "scenario"
-        )
-    }
-    now_status = dict(
-        ScenarioResult.objects.filter(run=run, scenario_id__in=list(base_failing)).values_list(
-            "scenario_id", "status"
-        )
-    )
-    failing_ids = {result.scenario_id for result in failing}
-    by_key = sorted(base_failing.values(), key=lambda r: r.scenario.key)
+    """What changed from `base` to `run`, judged on each scenario's last attempt."""
+    interesting = _failing_scenarios(run) | (_failing_scenarios(base) if base else set())
+    now = _final_results(run, interesting)
+    before = _final_results(base, interesting) if base else {}
+
+    def by_key(results: list[ScenarioResult]) -> list[ScenarioResult]:
+        return sorted(results, key=lambda result: result.scenario.key)
+
+    failing_now = [r for r in now.values() if r.status in BAD]
+    failing_before = {sid: r for sid, r in before.items() if r.status in BAD}
     return Comparison(
         run=run,
         base=base,
-        newly_failing=[r for r in failing if r.scenario_id not in base_failing],
-        still_failing=[r for r in failing if r.scenario_id in base_failing],
-        newly_passing=[r for r in by_key if now_status.get(r.scenario_id) == Status.PASSED],
-        no_longer_run=[
-            r
-            for r in by_key
-            if r.scenario_id not in now_status and r.scenario_id not in failing_ids
-        ],
+        newly_failing=by_key([r for r in failing_now if r.scenario_id not in failing_before]),
+        still_failing=by_key([r for r in failing_now if r.scenario_id in failing_before]),
+        newly_passing=by_key(
+            [now[sid] for sid in failing_before if sid in now and now[sid].status == Status.PASSED]
+        ),
+        now_skipped=by_key(
+            [now[sid] for sid in failing_before if sid in now and now[sid].status == Status.SKIPPED]
+        ),
+        no_longer_run=by_key([r for sid, r in failing_before.items() if sid not in now]),
     )

@@ -1,6 +1,7 @@
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.views.decorators.vary import vary_on_headers
 
 from runs import overview, scenarios, search, selectors
 from runs.access import project_for_user
@@ -21,6 +22,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@vary_on_headers("HX-Request")
 def project_overview(request: HttpRequest, slug: str) -> HttpResponse:
     project = project_for_user(request.user, slug)
     days = int(request.GET["days"]) if request.GET.get("days") in ("30", "90") else 30
@@ -39,6 +41,7 @@ def project_overview(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
+@vary_on_headers("HX-Request")
 def run_list(request: HttpRequest, slug: str) -> HttpResponse:
     project = project_for_user(request.user, slug)
     form = RunFilterForm(request.GET, project=project, suite_names=selectors.suite_names(project))

@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from runs.access import project_for_user, role_in
 from runs.models import Membership
@@ -33,6 +34,7 @@ def my_queue(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@vary_on_headers("HX-Request")
 def defect_list(request: HttpRequest, slug: str) -> HttpResponse:
     project = project_for_user(request.user, slug)
     form = DefectFilterForm(request.GET)
@@ -107,6 +109,7 @@ def _detail_context(request: HttpRequest, project: object, defect: Defect) -> di
 
 
 @login_required
+@vary_on_headers("HX-Request")
 def defect_detail(request: HttpRequest, slug: str, defect_id: int) -> HttpResponse:
     project = project_for_user(request.user, slug)
     defect = selectors.defect_for_project(project, defect_id)

@@ -7,37 +7,45 @@ from runs.demo import demo_reports
 from runs.ingest import ReportConflict, run_ingest
 from runs.models import Membership, Project
 from runs.projects import membership_grant, project_create
+from triage.defects import defects_record_run
+from triage.demo import demo_triage_decisions, demo_triage_setup
 
 DEMO_SLUG = "acme-dispatch"
 
 
 class Command(BaseCommand):
-    help = "Load a demo project with 60 days of run history and a demo login."
+    help = "Load a demo project with 60 days of run history, defects and a demo login."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--username", default="demo")
         parser.add_argument("--password", default="demo-triage")
 
     def handle(self, *args: object, username: str, password: str, **options: object) -> None:
+        users = get_user_model()
+        user = users.objects.filter(username=username).first()
+        if user is None:
+            user = users.objects.create_user(
+                username=username, password=password, email=f"{username}@example.test"
+            )
+            login_line = f"Demo login: {username} / {password}"
+        else:
+            login_line = f"Demo login: {username} (existing user, password unchanged)"
         project = Project.objects.filter(slug=DEMO_SLUG).first()
         token = None
         if project is None:
             project, token = project_create(slug=DEMO_SLUG, name="Acme Dispatch")
+        membership_grant(project=project, user=user, role=Membership.Role.ADMIN)
+        demo_triage_setup(project=project, user=user)
         added = 0
         for report in demo_reports(datetime.now(UTC).date()):
             try:
-                added += run_ingest(project=project, report=report).created
+                outcome = run_ingest(project=project, report=report)
             except ReportConflict:
                 # Loaded on an earlier day, when this run sat at another age in the story.
                 continue
-        users = get_user_model()
-        user = users.objects.filter(username=username).first()
-        if user is None:
-            user = users.objects.create_user(username=username, password=password)
-            login_line = f"Demo login: {username} / {password}"
-        else:
-            login_line = f"Demo login: {username} (existing user, password unchanged)"
-        membership_grant(project=project, user=user, role=Membership.Role.ADMIN)
+            added += outcome.created
+            defects_record_run(run=outcome.run)
+        demo_triage_decisions(project=project, user=user)
         total = project.runs.count()
         self.stdout.write(f"Demo project {DEMO_SLUG!r}: {added} runs added, {total} in all.")
         self.stdout.write(login_line)
