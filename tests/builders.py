@@ -99,3 +99,27 @@ def a_stored_run(project: Project, report: dict):
     from runs.schema import report_parse
 
     return run_ingest(project=project, report=report_parse(report_bytes(report))).run
+
+
+def a_team(project: Project, name: str, *members: User):
+    from triage.models import Team
+
+    team = Team.objects.create(project=project, name=name)
+    team.members.add(*members)
+    return team
+
+
+def a_rule(project: Project, team, **match: str):
+    from triage.models import RoutingRule
+
+    position = RoutingRule.objects.filter(project=project).count() + 1
+    return RoutingRule.objects.create(project=project, team=team, position=position, **match)
+
+
+def a_triaged_run(project: Project, report: dict):
+    """Ingest a report and group its failures into defects, as the webhook does."""
+    from triage.defects import defects_record_run
+
+    run = a_stored_run(project, report)
+    defects_record_run(run=run)
+    return run
