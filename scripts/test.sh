@@ -9,6 +9,8 @@ export CHROMIUM_PATH=${CHROMIUM_PATH:-/usr/bin/chromium}
 # Production settings otherwise (DEBUG off), but the test servers speak plain HTTP on loopback.
 export DEBUG=false SECURE_SSL_REDIRECT=false SECURE_COOKIES=false STATIC_FROM_SOURCE=true
 export SECRET_KEY=${SECRET_KEY:-tests-only-secret-key-$(date +%s%N)}
+# Test tasks go to a queue of their own, which only the tests' own workers read.
+export CELERY_QUEUE=${CELERY_QUEUE:-triage-tests}
 
 if [ ! -x "$CHROMIUM_PATH" ]; then
   sudo_cmd=()

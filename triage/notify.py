@@ -48,7 +48,8 @@ def notification_queue(*, defect: Defect, subject: str, body: str) -> list[Notif
         )  # fmt: skip
     created = Notification.objects.bulk_create(rows)
     for row in created:
-        transaction.on_commit(lambda pk=row.pk: send_notification.delay(pk))
+        # robust: with the broker down the row stays pending and the sweep sends it later.
+        transaction.on_commit(lambda pk=row.pk: send_notification.delay(pk), robust=True)
     return created
 
 

@@ -1,0 +1,118 @@
+"""Escalation and notifications end to end: a real Celery worker on Redis, a local webhook."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from tests.builders import a_project, a_report, a_rule, a_scenario, a_team, a_triaged_run, a_user
+from triage.actions import defect_resolve
+from triage.models import Defect, Notification, TriageSettings
+from triage.tasks import escalate_defects
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def wait_for(condition, seconds: float = 40) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.fixture
+def worker(tmp_path):
+    """A Celery worker process on the test database and the tests' own queue."""
+    db = settings.DATABASES["default"]
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
+        EMAIL_FILE_PATH=str(tmp_path / "mail"),
+    )
+    celery = str(Path(sys.executable).parent / "celery")
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    subprocess.run([celery, "-A", "triage", "purge", "-f", "-Q", queue], cwd=ROOT, env=env,
+                   capture_output=True, check=False, timeout=60)  # fmt: skip
+    process = subprocess.Popen(
+        [celery, "-A", "triage", "worker", "-Q", queue, "--pool=solo", "--without-gossip",
+         "--without-mingle", "--loglevel=INFO"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    output: list[str] = []
+    threading.Thread(target=lambda: output.extend(process.stdout), daemon=True).start()
+    assert wait_for(lambda: any("ready." in line for line in output), 60), "".join(output)
+    yield tmp_path / "mail"
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=30)
+
+
+class FlakyWebhook(BaseHTTPRequestHandler):
+    """Answers 500 to the first post, like a chat service having a bad second, then 200."""
+
+    posts: list = []
+
+    def do_POST(self):
+        FlakyWebhook.posts.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        self.send_response(500 if len(FlakyWebhook.posts) == 1 else 200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def webhook():
+    FlakyWebhook.posts = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FlakyWebhook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/hooks/triage"
+    server.shutdown()
+
+
+def test_a_regression_is_sent_by_email_and_webhook_retrying_a_failed_post(worker, webhook):
+    project, _ = a_project()
+    owner = a_user("olga", member_of=project)
+    a_rule(project, a_team(project, "bidding", owner), scenario_prefix="BID")
+    TriageSettings.objects.create(project=project, webhook_url=webhook)
+    a_triaged_run(project, a_report("run-1", [a_scenario("BID-001", "failed")]))
+    defect = Defect.objects.get()
+    defect_resolve(defect=defect, version=defect.version, actor=owner, reason="fixed")
+
+    a_triaged_run(project, a_report("run-2", [a_scenario("BID-001", "failed")],
+                                    startedAt="2026-11-21T02:00:00Z",
+                                    finishedAt="2026-11-21T02:09:00Z"))  # fmt: skip
+
+    sent = lambda: Notification.objects.filter(status="sent").count() == 2  # noqa: E731
+    assert wait_for(sent), list(Notification.objects.values("channel", "status", "last_error"))
+    webhook_row = Notification.objects.get(channel="webhook")
+    assert webhook_row.attempts == 2
+    assert len(FlakyWebhook.posts) == 2
+    assert "Regressed: BID-001|TENANT-004" in FlakyWebhook.posts[-1]["text"]
+    assert FlakyWebhook.posts[-1]["blocks"][0]["type"] == "header"
+    mail = "".join(path.read_text() for path in worker.iterdir())
+    assert "olga@example.test" in mail and "Regressed: BID-001|TENANT-004" in mail
+
+
+def test_the_periodic_escalation_runs_on_the_worker(worker):
+    project, _ = a_project()
+    TriageSettings.objects.create(project=project, escalate_after_minutes=5)
+    a_triaged_run(project, a_report("run-1", [a_scenario("BID-001", "failed")]))
+    Defect.objects.update(first_seen="2026-01-01T00:00:00Z")
+
+    escalate_defects.delay()
+
+    assert wait_for(lambda: Defect.objects.filter(escalated_at__isnull=False).exists())
+    assert Defect.objects.get().events.filter(kind="escalation").count() == 1
