@@ -88,6 +88,7 @@ class TriageSettingsForm(forms.ModelForm):
     class Meta:
         model = TriageSettings
         fields = ["escalate_after_minutes", "notify_emails", "webhook_url", "github_repository"]
+        widgets = {"notify_emails": forms.Textarea(attrs={"rows": 3})}
 
     def clean_github_repository(self) -> str:
         value = self.cleaned_data["github_repository"].strip()
