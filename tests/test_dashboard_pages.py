@@ -266,3 +266,71 @@ def test_repro_line_is_built_from_the_project_template_only_for_safe_ids(member,
 
     assert "pnpm exec vitest --run -t &quot;BID-001&quot;" in html
     assert html.count('data-copy="') == 1
+
+
+def test_compare_judges_each_scenario_by_its_last_attempt_and_lists_skips(member, project):
+    nightly(project, 2, [a_scenario("BID-001", "failed"), a_scenario("BID-002", "failed")])
+    run = nightly(project, 1, [
+        a_scenario("BID-001", "failed", attempt=1), a_scenario("BID-001", "passed", attempt=2),
+        a_scenario("BID-002", "skipped"),
+        a_scenario("BID-003", "failed", attempt=1), a_scenario("BID-003", "failed", attempt=2),
+    ])  # fmt: skip
+
+    html = member.get(f"/p/dispatch/runs/{run.pk}/compare/").content.decode()
+
+    assert 'Newly failing <span class="muted">1</span>' in html
+    assert 'Still failing <span class="muted">0</span>' in html
+    assert 'Newly passing <span class="muted">1</span>' in html
+    assert "skipped now" in html and "BID-002" in html
+
+
+def test_the_streak_counts_nights_and_a_missed_night_breaks_it(member, project):
+    nightly(project, 5, green("BID-001"))
+    nightly(project, 3, green("BID-001"))
+    nightly(project, 2, green("BID-001"))
+    a_stored_run(project, a_report("nightly-2b", green("BID-001"), suite="full", branch="main",
+                                   **at(2, hour=4)))  # fmt: skip
+    nightly(project, 1, green("BID-001"))
+
+    html = member.get("/p/dispatch/").content.decode()
+
+    assert "3 consecutive green full runs" in html
+
+
+def test_a_skipped_latest_result_is_not_called_passing(member, project):
+    nightly(project, 2, [a_scenario("BID-001", "failed")])
+    nightly(project, 1, [a_scenario("BID-001", "skipped")])
+    html = member.get("/p/dispatch/scenarios/BID-001/").content.decode()
+    assert "Passing on" not in html
+    assert "Failing on" in html
+
+
+def test_a_small_rerun_does_not_hide_the_suites_open_failures(member, project):
+    nightly(project, 1, [a_scenario("BID-001", "failed"), a_scenario("BID-002", "failed")])
+    a_stored_run(project, a_report("nightly-1-rerun", green("BID-001"), suite="full",
+                                   branch="main", rerunOf="nightly-1", **at(0.5)))  # fmt: skip
+    assert "2 open failures" in member.get("/").content.decode()
+
+
+def test_any_org_named_column_with_a_foreign_org_is_highlighted(member, project):
+    evidence = [{"label": "rows", "rows": [{"recipient_org_id": "org-b", "driverTenantId": "org-a",
+                                            "note": "org-b"}]}]  # fmt: skip
+    run = nightly(project, 1, [a_scenario("BID-001", "failed",
+                                          failures=[a_failure(evidence=evidence)])])  # fmt: skip
+    html = member.get(f"/p/dispatch/runs/{run.pk}/").content.decode()
+    assert html.count('foreign-org"') == 1
+
+
+def test_an_end_date_at_the_end_of_time_is_no_error(member, project):
+    nightly(project, 1, green("BID-001"))
+    response = member.get("/p/dispatch/runs/?until=9999-12-31")
+    assert response.status_code == 200
+    assert "nightly-1" in response.content.decode()
+
+
+def test_no_repro_line_for_ids_with_spaces_or_quotes(member, project):
+    project.repro_command = "pnpm exec vitest --run -t {scenarioId}"
+    project.save()
+    run = nightly(project, 1, [a_scenario("BID-001 --config=/tmp/evil.ts", "failed")])
+    html = member.get(f"/p/dispatch/runs/{run.pk}/").content.decode()
+    assert "data-copy=" not in html
