@@ -21,6 +21,10 @@ trap stop_children EXIT INT TERM
 if [ -n "${REDIS_URL:-}" ]; then
   "$BIN/celery" -A triage worker --beat --loglevel=INFO --concurrency=2 &
   children+=($!)
+else
+  # Embedded mode: tasks run in-process; the periodic jobs run in a small loop of their own.
+  "$BIN/python" manage.py run_periodic &
+  children+=($!)
 fi
 reload=()
 if [ "$DEBUG" = "true" ]; then reload=(--reload); fi
