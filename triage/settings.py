@@ -124,6 +124,15 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # The embedded mode has a web server and a periodic loop writing at once: take the write
+    # lock when a transaction starts (no failed lock upgrades), wait for it, and use WAL so
+    # readers never block.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # SQLite (the embedded mode) ignores an index's covering columns; PostgreSQL uses them.
 SILENCED_SYSTEM_CHECKS = (
