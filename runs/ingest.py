@@ -242,6 +242,7 @@ def _insert_run(project: Project, report: RunReport, digest: str) -> Run:
         finished_at=info.finished_at,
         duration_ms=int((info.finished_at - info.started_at).total_seconds() * 1000),
         rerun_of_external_id=info.rerun_of or "",
+        rerun_token=info.rerun_token or "",
         rerun_of=rerun_of,
         status=status,
         passed_count=counts[Status.PASSED],

@@ -152,6 +152,7 @@ class Run(models.Model):
     rerun_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns"
     )
+    rerun_token = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=8, choices=Status.choices)
     # Counts are stored so that lists never re-count results.
     passed_count = models.PositiveIntegerField(default=0)

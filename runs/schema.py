@@ -188,6 +188,9 @@ class RunInfo(ReportModel):
     started_at: Annotated[AwareDatetime, AfterValidator(_utc_instant)]
     finished_at: Annotated[AwareDatetime, AfterValidator(_utc_instant)]
     rerun_of: Identifier | None = None
+    rerun_token: Identifier | None = Field(
+        None, description="The token Triage passed to CI when it asked for this rerun."
+    )
 
     @field_validator("finished_at")
     @classmethod

@@ -66,20 +66,21 @@ def run_list(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-@login_required
-def run_detail(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
+def run_detail_context(request: HttpRequest, slug: str, run_id: int) -> dict:
+    """What the run page shows; the project package adds its own parts to it."""
     project = project_for_user(request.user, slug)
     run = selectors.run_for_project(project, run_id)
-    return render(
-        request,
-        "runs/run_detail.html",
-        {
-            "project": project,
-            "run": run,
-            "groups": selectors.run_failure_groups(run),
-            "previous": selectors.previous_run(run),
-        },
-    )
+    return {
+        "project": project,
+        "run": run,
+        "groups": selectors.run_failure_groups(run),
+        "previous": selectors.previous_run(run),
+    }
+
+
+@login_required
+def run_detail(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
+    return render(request, "runs/run_detail.html", run_detail_context(request, slug, run_id))
 
 
 @login_required

@@ -11,6 +11,8 @@ export DEBUG=false SECURE_SSL_REDIRECT=false SECURE_COOKIES=false STATIC_FROM_SO
 export SECRET_KEY=${SECRET_KEY:-tests-only-secret-key-$(date +%s%N)}
 # Test tasks go to a queue of their own, which only the tests' own workers read.
 export CELERY_QUEUE=${CELERY_QUEUE:-triage-tests}
+# The tests' stand-ins for CI, GitHub and chat webhooks listen on 127.0.0.1.
+export OUTBOUND_ALLOW_PRIVATE_NETWORKS=true
 
 if [ ! -x "$CHROMIUM_PATH" ]; then
   sudo_cmd=()

@@ -21,6 +21,14 @@ from triage.escalation import defects_escalate_unclassified
 from triage.models import Defect, DefectEvent, Notification, SharedCause, TriageSettings
 from triage.routing import rules_import_codeowners
 
+
+def later(minutes: int = 0) -> str:
+    """A start after "now": a run that can show a fix did not hold."""
+    from datetime import UTC, datetime, timedelta
+
+    return (datetime.now(UTC) + timedelta(minutes=1 + minutes)).isoformat()
+
+
 pytestmark = pytest.mark.django_db
 
 
@@ -42,8 +50,7 @@ def test_failures_group_by_scenario_and_invariant_and_count_occurrences(project)
     ])  # fmt: skip
     run = a_triaged_run(project, report)
     a_triaged_run(project, a_report("run-2", [a_scenario("BID-001", "failed")],
-                                    startedAt="2026-11-21T02:00:00Z",
-                                    finishedAt="2026-11-21T02:10:00Z"))  # fmt: skip
+                                    startedAt=later(), finishedAt=later(minutes=9)))  # fmt: skip
 
     assert set(Defect.objects.values_list("fingerprint", flat=True)) == {
         "BID-001|TENANT-004", "BID-001|NOTIF-2", "UI-009|", "API-001|",
@@ -140,8 +147,7 @@ def test_a_resolved_defect_that_fails_again_is_reopened_and_its_owner_told(proje
     defect_resolve(defect=leak, version=leak.version, actor=owner, reason="fixed")
 
     a_triaged_run(project, a_report("run-2", [a_scenario("BID-001", "failed")],
-                                    startedAt="2026-11-21T02:00:00Z",
-                                    finishedAt="2026-11-21T02:10:00Z"))  # fmt: skip
+                                    startedAt=later(), finishedAt=later(minutes=9)))  # fmt: skip
 
     leak.refresh_from_db()
     assert leak.state == Defect.State.REGRESSED
@@ -173,7 +179,7 @@ def test_unclassified_defects_escalate_once_after_the_project_deadline(project):
     TriageSettings.objects.create(project=project, escalate_after_minutes=30)
     a_triaged_run(project, a_report("run-1", [a_scenario("BID-001", "failed"),
                                               a_scenario("BID-002", "failed")]))  # fmt: skip
-    first_seen = defect(project, "BID-001|TENANT-004").first_seen
+    first_seen = defect(project, "BID-001|TENANT-004").created_at
     classified = defect(project, "BID-002|TENANT-004")
     Defect.objects.filter(pk=classified.pk).update(defect_class="algorithm")
 
@@ -190,7 +196,7 @@ def test_unclassified_defects_escalate_once_after_the_project_deadline(project):
 
 def test_escalation_uses_twenty_minutes_by_default(project):
     a_triaged_run(project, a_report("run-1", [a_scenario("BID-001", "failed")]))
-    first_seen = defect(project, "BID-001|TENANT-004").first_seen
+    first_seen = defect(project, "BID-001|TENANT-004").created_at
     assert defects_escalate_unclassified(now=first_seen + timedelta(minutes=19)) == []
     assert len(defects_escalate_unclassified(now=first_seen + timedelta(minutes=21))) == 1
     assert timezone.now()

@@ -7,7 +7,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from runs.models import Membership
 from tests.builders import a_failure, a_project, a_report, a_scenario, a_team, a_triaged_run, a_user
-from triage.models import Defect, DefectEvent, Team
+from triage.models import Defect, DefectEvent, Rerun, Team
 
 pytestmark = pytest.mark.django_db
 
@@ -47,6 +47,10 @@ def two_projects(client):
         theirs, a_report("their-run", [a_scenario("SEC-001", "failed", failures=[secret])])
     )
     a_triaged_run(mine, a_report("my-run", [a_scenario("MY-001", "failed")]))
+    their_rerun = Rerun.objects.create(
+        project=theirs, source_run=run, scenario_keys=["SEC-001"], token="their-token",
+        idempotency_key="their-key",
+    )  # fmt: skip
     client.force_login(me)
     return {
         "client": client,
@@ -57,6 +61,7 @@ def two_projects(client):
             "defect_id": Defect.objects.get(project=theirs).pk,
             "scenario": "SEC-001",
             "invariant": "SECRET-001",
+            "rerun_id": their_rerun.pk,
         },
     }
 
@@ -68,6 +73,7 @@ FORM = {"action": "acknowledge", "version": 1, "section": "team", "name": "x", "
 def snapshot() -> tuple:
     return (
         list(Defect.objects.order_by("pk").values_list("state", "defect_class", "owner_team_id")),
+        list(Rerun.objects.order_by("pk").values_list("state", "scenario_keys")),
         DefectEvent.objects.count(),
         Team.objects.count(),
     )
@@ -81,7 +87,7 @@ def test_every_project_url_answers_404_for_another_projects_ids(two_projects):
     for name, route in named_routes():
         if name in PUBLIC or name in WITHOUT_PROJECT or name.startswith("api_"):
             continue
-        needs_ids = any(param in route for param in ("run_id", "defect_id", "key"))
+        needs_ids = any(param in route for param in ("run_id", "defect_id", "rerun_id", "key"))
         # Their slug, or my slug with their ids when the route takes ids.
         for slug in ("theirs", "mine") if needs_ids else ("theirs",):
             url = fill(route, name, {**theirs, "slug": slug})
@@ -96,7 +102,7 @@ def test_every_project_url_answers_404_for_another_projects_ids(two_projects):
 def test_the_api_refuses_another_projects_slug_with_my_token(two_projects, client):
     token = two_projects["mine_token"]
     for name, route in named_routes():
-        if not name.startswith("api_"):
+        if not name.startswith("api_") or "<slug" not in route:
             continue
         url = fill(route, name, {"slug": "theirs"})
         assert client.get(url, HTTP_AUTHORIZATION=f"Bearer {token}").status_code in (404, 405)
@@ -110,3 +116,10 @@ def test_pages_without_a_project_show_only_my_projects(two_projects):
     for url in ("/", "/queue/"):
         html = client.get(url).content.decode()
         assert "Theirs" not in html and "SEC-001" not in html
+
+
+def test_a_rerun_status_callback_needs_the_rerun_token(two_projects, client):
+    response = client.post("/api/v1/reruns/not-the-token/status", b'{"state": "running"}',
+                           content_type="application/json")  # fmt: skip
+    assert response.status_code == 404
+    assert Rerun.objects.get().state == "requested"

@@ -18,6 +18,14 @@ from triage.actions import defect_resolve
 from triage.models import Defect, Notification, TriageSettings
 from triage.tasks import escalate_defects
 
+
+def later(minutes: int = 0) -> str:
+    """A start after "now": a run that can show a fix did not hold."""
+    from datetime import UTC, datetime, timedelta
+
+    return (datetime.now(UTC) + timedelta(minutes=1 + minutes)).isoformat()
+
+
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -92,8 +100,7 @@ def test_a_regression_is_sent_by_email_and_webhook_retrying_a_failed_post(worker
     defect_resolve(defect=defect, version=defect.version, actor=owner, reason="fixed")
 
     a_triaged_run(project, a_report("run-2", [a_scenario("BID-001", "failed")],
-                                    startedAt="2026-11-21T02:00:00Z",
-                                    finishedAt="2026-11-21T02:09:00Z"))  # fmt: skip
+                                    startedAt=later(), finishedAt=later(minutes=9)))  # fmt: skip
 
     sent = lambda: Notification.objects.filter(status="sent").count() == 2  # noqa: E731
     assert wait_for(sent), list(Notification.objects.values("channel", "status", "last_error"))
@@ -110,7 +117,7 @@ def test_the_periodic_escalation_runs_on_the_worker(worker):
     project, _ = a_project()
     TriageSettings.objects.create(project=project, escalate_after_minutes=5)
     a_triaged_run(project, a_report("run-1", [a_scenario("BID-001", "failed")]))
-    Defect.objects.update(first_seen="2026-01-01T00:00:00Z")
+    Defect.objects.update(created_at="2026-01-01T00:00:00Z")
 
     escalate_defects.delay()
 

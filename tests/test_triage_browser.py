@@ -10,6 +10,14 @@ from tests.conftest import log_in
 from triage.actions import defect_resolve
 from triage.models import Defect
 
+
+def later(minutes: int = 0) -> str:
+    """A start after "now": a run that can show a fix did not hold."""
+    from datetime import UTC, datetime, timedelta
+
+    return (datetime.now(UTC) + timedelta(minutes=1 + minutes)).isoformat()
+
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -58,8 +66,7 @@ def test_a_regression_reopens_a_resolved_defect(live_server, page, owned_defect,
     expect(page.get_by_test_id("state")).to_have_text("Resolved")
 
     a_triaged_run(project, a_report("run-2", [a_scenario("BID-001", "failed")],
-                                    startedAt="2026-11-21T02:00:00Z",
-                                    finishedAt="2026-11-21T02:09:00Z"))  # fmt: skip
+                                    startedAt=later(), finishedAt=later(minutes=9)))  # fmt: skip
     page.reload()
 
     expect(page.get_by_test_id("state")).to_have_text("Regressed")

@@ -35,8 +35,7 @@ class Change:
 
 
 def _last_actor(defect: Defect) -> str:
-    event = defect.events.select_related("actor").order_by("-created_at", "-id").first()
-    return event.actor_name if event else "someone"
+    return defect.changed_by.get_username() if defect.changed_by_id else "Triage"
 
 
 def _apply(
@@ -44,10 +43,10 @@ def _apply(
 ) -> Defect:
     with transaction.atomic():
         updated = Defect.objects.filter(pk=defect.pk, version=version).update(
-            **fields, version=F("version") + 1, updated_at=timezone.now()
+            **fields, version=F("version") + 1, updated_at=timezone.now(), changed_by=actor
         )
         if not updated:
-            fresh = Defect.objects.get(pk=defect.pk)
+            fresh = Defect.objects.select_related("changed_by").get(pk=defect.pk)
             raise ChangedMeanwhile(fresh, _last_actor(fresh))
         DefectEvent.objects.bulk_create(
             [
@@ -89,7 +88,7 @@ def defect_classify(
                 invariant_key=defect.invariant_key, file=defect.scenario.file,
             ),
         )  # fmt: skip
-        if rule and rule.team_id != defect.owner_team_id:
+        if rule and rule.team_id and rule.team_id != defect.owner_team_id:
             fields.update(owner_team=rule.team, routed_by=rule)
             changes.append(
                 Change(
@@ -142,7 +141,7 @@ def defect_resolve(
     if defect.state == Defect.State.RESOLVED:
         raise ActionRefused("already resolved")
     return _apply(
-        defect, version, actor, {"state": Defect.State.RESOLVED},
+        defect, version, actor, {"state": Defect.State.RESOLVED, "resolved_at": timezone.now()},
         [Change(DefectEvent.Kind.STATE, defect.state, Defect.State.RESOLVED, reason)],
     )  # fmt: skip
 
@@ -162,6 +161,8 @@ def defect_reopen(
 def defect_mute(
     *, defect: Defect, version: int, actor: AbstractBaseUser, reason: str, until: datetime
 ) -> Defect:
+    if defect.state == Defect.State.RESOLVED:
+        raise ActionRefused("a resolved defect needs no mute; it reopens if it fails again")
     if not reason.strip():
         raise ActionRefused("muting needs a reason")
     if until <= timezone.now():

@@ -12,13 +12,14 @@ from runs.access import project_for_user
 from runs.models import Membership
 from triage.forms import (
     CodeownersForm,
+    DispatcherForm,
     RuleForm,
     RunbookForm,
     RunbookLinkForm,
     TeamForm,
     TriageSettingsForm,
 )
-from triage.models import RoutingRule, RunbookLink, Team, TriageSettings
+from triage.models import Dispatcher, RoutingRule, RunbookLink, Team, TriageSettings
 from triage.routing import rules_import_codeowners
 from triage.runbook import runbook_current, runbook_publish, runbook_render
 from triage.secrets import secret_encrypt
@@ -136,7 +137,23 @@ def _save_settings(request: HttpRequest, project: object) -> None:
     messages.success(request, "Settings saved.")
 
 
+def _save_dispatcher(request: HttpRequest, project: object) -> None:
+    instance = Dispatcher.objects.filter(project=project).first() or Dispatcher(project=project)
+    form = DispatcherForm(request.POST, instance=instance)
+    if not form.is_valid():
+        messages.error(request, form.errors.as_text())
+        return
+    saved = form.save(commit=False)
+    if form.cleaned_data["github_token"]:
+        saved.github_token_encrypted = secret_encrypt(form.cleaned_data["github_token"])
+    if form.cleaned_data["webhook_secret"]:
+        saved.webhook_secret_encrypted = secret_encrypt(form.cleaned_data["webhook_secret"])
+    saved.save()
+    messages.success(request, f"Rerun dispatcher saved: {saved.get_kind_display()}.")
+
+
 HANDLERS = {
+    "dispatcher": _save_dispatcher,
     "team": _save_team,
     "rule": _add_rule,
     "move-rule": _move_rule,
@@ -157,6 +174,7 @@ def project_settings(request: HttpRequest, slug: str) -> HttpResponse:
             handler(request, project)
         return redirect("project_settings", slug=slug)
     triage_settings, _ = TriageSettings.objects.get_or_create(project=project)
+    dispatcher = Dispatcher.objects.filter(project=project).first()
     version = runbook_current(project)
     return render(
         request,
@@ -172,5 +190,7 @@ def project_settings(request: HttpRequest, slug: str) -> HttpResponse:
             "runbook": version,
             "settings_form": TriageSettingsForm(instance=triage_settings),
             "has_github_token": bool(triage_settings.github_token_encrypted),
+            "dispatcher_form": DispatcherForm(instance=dispatcher),
+            "dispatcher": dispatcher,
         },
     )

@@ -2,6 +2,7 @@
 
 This module knows both layers: a stored run is handed on to the triage workflow here."""
 
+import json
 import logging
 import re
 from typing import Any
@@ -17,7 +18,8 @@ from runs.models import Project, Run
 from runs.schema import ReportInvalid, report_parse
 from runs.tokens import project_for_token
 from triage.defects import defects_record_run
-from triage.models import Defect
+from triage.models import Defect, DefectClass, Rerun, Team
+from triage.reruns import rerun_status_update, reruns_attach_report
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +118,7 @@ def run_report_receive(request: HttpRequest, slug: str) -> JsonResponse:
     if outcome.created:
         try:
             defects_record_run(run=outcome.run)
+            reruns_attach_report(run=outcome.run)
         except Exception:
             # The run is stored; the periodic sweep groups its failures later.
             logger.exception("grouping the failures of run %s failed", outcome.run.pk)
@@ -180,8 +183,19 @@ def defects_list(request: HttpRequest, slug: str) -> JsonResponse:
             ).response()
         defects = defects.filter(state__in=expanded)
     if request.GET.get("class"):
+        if request.GET["class"] not in DefectClass.values:
+            return ApiError(
+                400,
+                "unknown class",
+                [{"field": "class", "problem": f"one of {DefectClass.values}"}],
+            ).response()
         defects = defects.filter(defect_class=request.GET["class"])
     if request.GET.get("owner"):
+        # A mistyped team must not make a release gate pass on an empty list.
+        if not Team.objects.filter(project=project, name=request.GET["owner"]).exists():
+            return ApiError(
+                400, "unknown owner", [{"field": "owner", "problem": "no team of that name"}]
+            ).response()
         defects = defects.filter(owner_team__name=request.GET["owner"])
     if request.GET.get("scenario"):
         defects = defects.filter(scenario__key__iregex=_wildcard(request.GET["scenario"]))
@@ -195,3 +209,32 @@ def defects_list(request: HttpRequest, slug: str) -> JsonResponse:
             "defects": [_defect_json(request, defect) for defect in rows[:MAX_DEFECTS_LISTED]],
         }
     )
+
+
+@csrf_exempt
+def rerun_status(request: HttpRequest, token: str) -> JsonResponse:
+    """POST /api/v1/reruns/<token>/status {"state": "running", "url": ...}: CI's callback.
+
+    The rerun token, passed to CI with the dispatch, is the credential."""
+    if request.method != "POST":
+        response = JsonResponse({"error": "use POST"}, status=405)
+        response["Allow"] = "POST"
+        return response
+    rerun = Rerun.objects.filter(token=token).select_related("defect").first()
+    if rerun is None:
+        return ApiError(404, "no such rerun").response()
+    try:
+        payload = json.loads(request.body or b"{}")
+        state = str(payload.get("state", ""))
+        ci_url = str(payload.get("url", "") or "")
+    except (ValueError, AttributeError):
+        return ApiError(
+            400, "malformed JSON", [{"field": "report", "problem": "not a JSON object"}]
+        ).response()
+    if state not in ("running", "error", "cancelled"):
+        return ApiError(
+            400, "unknown state", [{"field": "state", "problem": "running, error or cancelled"}]
+        ).response()
+    changed = rerun_status_update(rerun=rerun, state=state, ci_url=ci_url)
+    rerun.refresh_from_db()
+    return JsonResponse({"id": rerun.pk, "state": rerun.state, "changed": changed})

@@ -9,7 +9,14 @@ from django.urls import reverse
 
 from runs.models import InvariantFailure, Run, ScenarioFlake, ScenarioResult, Status
 from triage.classify import suggest_class
-from triage.models import Defect, DefectEvent, DefectOccurrence, SharedCause, TriagedRun
+from triage.models import (
+    Defect,
+    DefectClass,
+    DefectEvent,
+    DefectOccurrence,
+    SharedCause,
+    TriagedRun,
+)
 from triage.notify import notification_queue
 from triage.routing import RouteInput, project_rules, route
 
@@ -88,8 +95,10 @@ def _create(run: Run, key: str, group: _Group, flaky: dict[int, str], rules: lis
         message=group.message,
         flaky_commit=flaky.get(group.scenario_id),
     )
+    # Routed on its real class (unclassified until a person decides); the suggestion only
+    # informs that person, and classifying routes again.
     target = RouteInput(
-        defect_class=suggestion.defect_class if suggestion else "",
+        defect_class=DefectClass.UNCLASSIFIED,
         scenario_key=group.scenario_key,
         invariant_key=group.invariant_key,
         file=group.file,
@@ -114,7 +123,7 @@ def _create(run: Run, key: str, group: _Group, flaky: dict[int, str], rules: lis
         return None  # Created by a concurrent run meanwhile; treated as seen again.
     events = [DefectEvent(defect=defect, kind=DefectEvent.Kind.CREATED, to_value=key,
                           text=f"first seen in run {run.external_id}")]  # fmt: skip
-    if rule:
+    if rule and rule.team:
         source = f" ({rule.source})" if rule.source else ""
         events.append(
             DefectEvent(
@@ -127,16 +136,19 @@ def _create(run: Run, key: str, group: _Group, flaky: dict[int, str], rules: lis
 
 
 def _seen_again(run: Run, defect: Defect, count: int) -> bool:
-    """Count new occurrences; a resolved defect that fails again is reopened. True if so."""
-    regressed = defect.state == Defect.State.RESOLVED
-    updates = {
-        "occurrence_count": F("occurrence_count") + count,
-        "version": F("version") + 1,
-    }
+    """Count new occurrences; a resolved defect failing in a later run reopens. True if so."""
+    regressed = defect.state == Defect.State.RESOLVED and (
+        defect.resolved_at is None or run.started_at > defect.resolved_at
+    )
+    # Counting occurrences is no change of the defect's decisions, so `version` stays: a
+    # person acting on a busy defect is not refused because CI keeps reporting it.
+    updates: dict = {"occurrence_count": F("occurrence_count") + count}
     if run.started_at >= defect.last_seen:
         updates.update(last_seen=run.started_at, last_run=run)
+    if run.started_at < defect.first_seen:
+        updates["first_seen"] = run.started_at
     if regressed:
-        updates["state"] = Defect.State.REGRESSED
+        updates.update(state=Defect.State.REGRESSED, version=F("version") + 1, changed_by=None)
     Defect.objects.filter(pk=defect.pk).update(**updates)
     if regressed:
         DefectEvent.objects.create(
@@ -144,6 +156,22 @@ def _seen_again(run: Run, defect: Defect, count: int) -> bool:
             to_value=Defect.State.REGRESSED, text=f"failed again in run {run.external_id}",
         )  # fmt: skip
     return regressed
+
+
+def _suggest_flake_for_open_defects(run: Run, flaky: dict[int, str]) -> None:
+    """A flake found later still informs the open, undecided defects of that scenario."""
+    for defect in Defect.objects.filter(
+        project_id=run.project_id,
+        scenario_id__in=list(flaky),
+        state__in=Defect.OPEN_STATES,
+        defect_class=DefectClass.UNCLASSIFIED,
+    ).exclude(suggested_class=DefectClass.FLAKE):
+        Defect.objects.filter(pk=defect.pk).update(
+            suggested_class=DefectClass.FLAKE,
+            suggestion_reason=(
+                f"it passed and failed on the same commit {flaky[defect.scenario_id]}"
+            ),
+        )
 
 
 def _shared_causes(run: Run, groups: dict[str, _Group], defects: dict[str, Defect]) -> list:
@@ -175,9 +203,13 @@ def _shared_causes(run: Run, groups: dict[str, _Group], defects: dict[str, Defec
                 text=f"likely one shared cause: {signature} fails in {len(areas)} areas "
                 f"({', '.join(areas)}) of run {run.external_id}",
             )  # fmt: skip
-        if linked:
+        # Every owning team hears of it once, through the first of its defects.
+        first_per_team: dict[int | None, Defect] = {}
+        for defect in linked:
+            first_per_team.setdefault(defect.owner_team_id, defect)
+        for defect in first_per_team.values():
             notification_queue(
-                defect=linked[0],
+                defect=defect,
                 subject=f"[{run.project.slug}] Likely one shared cause in run {run.external_id}",
                 body=f"{signature} fails across {len(areas)} areas ({', '.join(areas)}): "
                 + ", ".join(d.fingerprint for d in linked),
@@ -192,6 +224,18 @@ def defects_record_run(*, run: Run) -> RecordOutcome:
     _, first_time = TriagedRun.objects.get_or_create(run=run)
     if not first_time:
         return outcome
+    # Flakes of this run's own commit: an older flake says nothing about this failure.
+    flaky = (
+        dict(
+            ScenarioFlake.objects.filter(project_id=run.project_id, commit=run.commit).values_list(
+                "scenario_id", "commit"
+            )
+        )
+        if run.commit
+        else {}
+    )
+    if flaky:
+        _suggest_flake_for_open_defects(run, flaky)
     groups = _groups(run)
     if not groups:
         return outcome
@@ -201,11 +245,6 @@ def defects_record_run(*, run: Run) -> RecordOutcome:
         .filter(project_id=run.project_id, fingerprint__in=list(groups))
         .order_by("pk")
     }
-    flaky = dict(
-        ScenarioFlake.objects.filter(
-            scenario_id__in={group.scenario_id for group in groups.values()}
-        ).values_list("scenario_id", "commit")
-    )
     rules = project_rules(run.project_id)
     defects: dict[str, Defect] = {}
     for key, group in sorted(groups.items()):
@@ -235,9 +274,11 @@ def defects_record_run(*, run: Run) -> RecordOutcome:
     )  # fmt: skip
     for key, group in groups.items():
         defect = defects[key]
+        # One occurrence per failing result, however many failures it reported.
+        results = len({result_id for result_id, _ in group.occurrences})
         if defect.pk in new_ids:
-            Defect.objects.filter(pk=defect.pk).update(occurrence_count=len(group.occurrences))
-        elif _seen_again(run, defect, len(group.occurrences)):
+            Defect.objects.filter(pk=defect.pk).update(occurrence_count=results)
+        elif _seen_again(run, defect, results):
             outcome.regressed.append(defect)
             notification_queue(
                 defect=defect,

@@ -19,7 +19,7 @@ def defects_escalate_unclassified(*, now: datetime) -> list[Defect]:
             escalated_at__isnull=True,
             defect_class=DefectClass.UNCLASSIFIED,
             state__in=Defect.OPEN_STATES,
-            first_seen__lte=now - timedelta(minutes=1),
+            created_at__lte=now - timedelta(minutes=1),
         ).select_related("project", "scenario", "invariant", "owner_team", "assignee")
     )
     deadlines = dict(
@@ -30,13 +30,19 @@ def defects_escalate_unclassified(*, now: datetime) -> list[Defect]:
     escalated = []
     for defect in candidates:
         minutes = deadlines.get(defect.project_id, DEFAULT_ESCALATE_AFTER_MINUTES)
-        if defect.first_seen > now - timedelta(minutes=minutes):
+        # The clock starts when Triage first recorded the defect: a nightly reported 35
+        # minutes after it started must still get its 20 minutes.
+        if defect.created_at > now - timedelta(minutes=minutes):
             continue
         with transaction.atomic():
-            # The conditional update is the claim: two beat runs cannot both escalate it.
-            claimed = Defect.objects.filter(pk=defect.pk, escalated_at__isnull=True).update(
-                escalated_at=now, version=F("version") + 1
-            )
+            # The conditional update is the claim: two beat runs cannot both escalate it, and
+            # one classified or closed meanwhile is not escalated at all.
+            claimed = Defect.objects.filter(
+                pk=defect.pk,
+                escalated_at__isnull=True,
+                defect_class=DefectClass.UNCLASSIFIED,
+                state__in=Defect.OPEN_STATES,
+            ).update(escalated_at=now)
             if not claimed:
                 continue
             DefectEvent.objects.create(
@@ -47,8 +53,9 @@ def defects_escalate_unclassified(*, now: datetime) -> list[Defect]:
                 defect=defect,
                 subject=f"[{defect.project.slug}] Unclassified for {minutes} min: "
                 f"{defect.fingerprint}",
-                body=f"{defect.fingerprint} first failed at {defect.first_seen:%Y-%m-%d %H:%M} "
-                f"UTC and nobody has classified it. {defect_path(defect)}",
+                body=f"{defect.fingerprint} first failed in a run that started at "
+                f"{defect.first_seen:%Y-%m-%d %H:%M} UTC and nobody has classified it. "
+                f"{defect_path(defect)}",
             )
         escalated.append(defect)
     return escalated
@@ -63,7 +70,7 @@ def mutes_expire(*, now: datetime) -> int:
     for pk in expired:
         with transaction.atomic():
             if Defect.objects.filter(pk=pk, state=Defect.State.MUTED).update(
-                state=Defect.State.ACKNOWLEDGED, version=F("version") + 1
+                state=Defect.State.ACKNOWLEDGED, version=F("version") + 1, changed_by=None
             ):
                 DefectEvent.objects.create(
                     defect_id=pk, kind=DefectEvent.Kind.STATE, from_value=Defect.State.MUTED,

@@ -2,13 +2,13 @@
 
 import json
 import urllib.error
-import urllib.request
 from dataclasses import dataclass
 
 from django.conf import settings
 
 from runs.models import InvariantFailure
 from runs.selectors import repro_line
+from triage import outbound
 from triage.models import Defect, DefectOccurrence, TriageSettings
 from triage.secrets import secret_decrypt
 
@@ -90,21 +90,20 @@ def github_issue_create(*, defect: Defect, page_url: str) -> str:
     if not triage_settings or not triage_settings.github_repository or not token:
         raise GitHubError("set a GitHub repository and token in the project settings first")
     report = defect_report(defect, page_url=page_url)
-    request = urllib.request.Request(
-        f"{settings.GITHUB_API_URL.rstrip('/')}/repos/{triage_settings.github_repository}/issues",
-        data=json.dumps({"title": report.title[:250], "body": report.markdown}).encode(),
-        headers={
-            "Accept": "application/vnd.github+json",
-            "Authorization": f"Bearer {token}",
-            "Content-Type": "application/json",
-            "User-Agent": "triage",
-            "X-GitHub-Api-Version": "2022-11-28",
-        },
-        method="POST",
-    )
+    url = f"{settings.GITHUB_API_URL.rstrip('/')}/repos/{triage_settings.github_repository}/issues"
+    body = json.dumps({"title": report.title[:250], "body": report.markdown}).encode()
+    headers = {
+        "Accept": "application/vnd.github+json",
+        "Authorization": f"Bearer {token}",
+        "Content-Type": "application/json",
+        "User-Agent": "triage",
+        "X-GitHub-Api-Version": "2022-11-28",
+    }
     try:
-        with urllib.request.urlopen(request, timeout=GITHUB_TIMEOUT_SECONDS) as response:
-            return json.loads(response.read())["html_url"]
+        _, answer = outbound.post(url, body, headers, timeout=GITHUB_TIMEOUT_SECONDS)
+        return json.loads(answer)["html_url"]
+    except outbound.OutboundRefused as error:
+        raise GitHubError(str(error)) from None
     except urllib.error.HTTPError as error:
         detail = error.read().decode(errors="replace")[:500]
         raise GitHubError(f"GitHub answered {error.code}: {detail}") from None

@@ -1,9 +1,12 @@
+import re
+
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from runs.models import Project
 from triage.actions import ACTIONS
-from triage.models import DefectClass, RunbookLink, Team, TriageSettings
+from triage.models import DefectClass, Dispatcher, RunbookLink, Team, TriageSettings
 from triage.selectors import STATE_FILTERS
 
 
@@ -98,4 +101,44 @@ class TriageSettingsForm(forms.ModelForm):
             or not all(part and all(c.isalnum() or c in "-_." for c in part) for part in parts)
         ):
             raise forms.ValidationError("write it as owner/name")
+        return value
+
+
+class DispatcherForm(forms.ModelForm):
+    github_token = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Stored encrypted and never shown again; leave empty to keep the current one.",
+    )
+    webhook_url = forms.URLField(required=False, assume_scheme="https")
+    webhook_secret = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Signs each request (X-Triage-Signature: sha256=...); never shown again.",
+    )
+    command_name = forms.ChoiceField(required=False)
+
+    class Meta:
+        model = Dispatcher
+        fields = [
+            "kind", "github_repository", "github_workflow", "github_token_env", "webhook_url",
+            "command_name", "max_concurrent", "timeout_minutes",
+        ]  # fmt: skip
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["command_name"].choices = [("", "—")] + [
+            (name, name) for name in sorted(settings.RERUN_COMMANDS)
+        ]
+
+    def clean_github_repository(self) -> str:
+        value = self.cleaned_data["github_repository"].strip()
+        if value and not re.fullmatch(r"[\w.-]+/[\w.-]+", value):
+            raise forms.ValidationError("write it as owner/name")
+        return value
+
+    def clean_github_workflow(self) -> str:
+        value = self.cleaned_data["github_workflow"].strip()
+        if value and not re.fullmatch(r"[\w.-]+", value):
+            raise forms.ValidationError("a workflow file name such as rerun.yml, or its id")
         return value

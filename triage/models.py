@@ -35,7 +35,10 @@ class RoutingRule(models.Model):
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="routing_rules")
     position = models.PositiveIntegerField()
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="rules")
+    # No team: a CODEOWNERS line without owners, which leaves matching defects unowned.
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.CASCADE, related_name="rules"
+    )
     defect_class = models.CharField(max_length=16, choices=DefectClass.choices, blank=True)
     scenario_prefix = models.CharField(max_length=100, blank=True)
     invariant_prefix = models.CharField(max_length=100, blank=True)
@@ -46,7 +49,7 @@ class RoutingRule(models.Model):
         ordering = ["project", "position", "id"]
 
     def __str__(self) -> str:
-        return f"rule {self.position} → {self.team}"
+        return f"rule {self.position} → {self.team or 'nobody'}"
 
 
 class Defect(models.Model):
@@ -96,6 +99,13 @@ class Defect(models.Model):
     last_run = models.ForeignKey(Run, null=True, on_delete=models.SET_NULL, related_name="+")
     escalated_at = models.DateTimeField(null=True, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    # When Triage first recorded it: the escalation clock starts here, not at the run's start.
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Who made the last change that bumped `version`; None is Triage itself.
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # Bumped by every change; an action names the version it saw, so a concurrent change
     # is detected instead of overwritten.
     version = models.PositiveIntegerField(default=1)
@@ -114,7 +124,7 @@ class Defect(models.Model):
             models.Index(fields=["owner_team", "state", "first_seen"], name="defect_team_queue"),
             # Escalation sweep: unclassified defects by age.
             models.Index(
-                fields=["defect_class", "first_seen"],
+                fields=["defect_class", "created_at"],
                 condition=models.Q(escalated_at__isnull=True),
                 name="defect_unescalated",
             ),
@@ -253,6 +263,8 @@ class Notification(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set when a task claims the row; a sending row whose claim is old lost its worker.
+    claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -316,3 +328,103 @@ class TriagedRun(models.Model):
 
     def __str__(self) -> str:
         return f"run {self.run_id} triaged"
+
+
+class Dispatcher(models.Model):
+    """How a project's reruns reach CI; configured by a project admin."""
+
+    class Kind(models.TextChoices):
+        GITHUB = "github", "GitHub Actions (workflow_dispatch)"
+        WEBHOOK = "webhook", "Generic webhook (HMAC-signed JSON)"
+        COMMAND = "command", "Local command (defined by the operator)"
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="dispatcher")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    github_repository = models.CharField(max_length=200, blank=True, help_text="owner/name")
+    github_workflow = models.CharField(
+        max_length=200, blank=True, help_text="Workflow file name or id, e.g. rerun.yml"
+    )
+    github_token_encrypted = models.TextField(blank=True)
+    github_token_env = models.CharField(
+        max_length=100, blank=True, help_text="Or: the environment variable that holds the token"
+    )
+    webhook_url = models.URLField(blank=True)
+    webhook_secret_encrypted = models.TextField(blank=True)
+    command_name = models.CharField(
+        max_length=100, blank=True, help_text="One of the commands in the server's settings"
+    )
+    max_concurrent = models.PositiveIntegerField(default=3)
+    timeout_minutes = models.PositiveIntegerField(default=60)
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.project}"
+
+
+class Rerun(models.Model):
+    """A request to run some scenarios again in CI: a row first, dispatched by a task."""
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", "requested"
+        DISPATCHING = "dispatching", "dispatching"
+        DISPATCHED = "dispatched", "dispatched"
+        RUNNING = "running", "running"
+        PASSED = "passed", "passed"
+        FAILED = "failed", "failed"
+        ERROR = "error", "error"
+        TIMED_OUT = "timed_out", "timed out"
+        CANCELLED = "cancelled", "cancelled"
+
+    ACTIVE = (State.REQUESTED, State.DISPATCHING, State.DISPATCHED, State.RUNNING)
+
+    class Ref(models.TextChoices):
+        COMMIT = "commit", "the failing commit"
+        BRANCH = "branch", "the branch head"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="reruns")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source_run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="+")
+    defect = models.ForeignKey(
+        Defect, null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns"
+    )
+    scenario_keys = models.JSONField(default=list)
+    ref_kind = models.CharField(max_length=8, choices=Ref.choices, default=Ref.COMMIT)
+    branch = models.CharField(max_length=255, blank=True)
+    commit = models.CharField(max_length=64, blank=True)
+    # Passed to CI and echoed back in the rerun's report; also authenticates status callbacks.
+    token = models.CharField(max_length=64, unique=True)
+    # One per click: a double submit of the same form finds the row it already made.
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.REQUESTED)
+    attempts = models.PositiveIntegerField(default=0)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    output_tail = models.TextField(blank=True)
+    exit_code = models.IntegerField(null=True, blank=True)
+    ci_url = models.URLField(blank=True, max_length=2000)
+    report_run = models.ForeignKey(
+        Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # Sweep and timeouts: active reruns by age; also the per-project concurrency count.
+            models.Index(
+                fields=["project", "state", "created_at"],
+                condition=models.Q(state__in=["requested", "dispatching", "dispatched", "running"]),
+                name="rerun_active",
+            ),
+            models.Index(fields=["source_run", "-created_at"], name="rerun_by_run"),
+        ]
+
+    def __str__(self) -> str:
+        return f"rerun {self.pk} of {', '.join(self.scenario_keys)}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in self.ACTIVE

@@ -1,12 +1,12 @@
 """Notifications: outbox rows written with their cause, sent by a Celery task with retries."""
 
 import json
-import urllib.request
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 
+from triage import outbound
 from triage.models import Defect, Notification, TriageSettings
 
 WEBHOOK_TIMEOUT_SECONDS = 10
@@ -73,13 +73,11 @@ def deliver(notification: Notification) -> None:
             recipient_list=notification.recipients.split("\n"),
         )
         return
-    if not notification.recipients.startswith(("https://", "http://")):
-        raise ValueError("the webhook URL must be http(s)")
-    request = urllib.request.Request(
+    status, _ = outbound.post(
         notification.recipients,
-        data=json.dumps(slack_payload(notification)).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
+        json.dumps(slack_payload(notification)).encode(),
+        {"Content-Type": "application/json"},
+        timeout=WEBHOOK_TIMEOUT_SECONDS,
     )
-    with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
-        response.read()
+    if status >= 300:
+        raise ValueError(f"the webhook answered {status}")

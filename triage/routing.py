@@ -1,12 +1,13 @@
 """Routing: the first matching rule of a project names the team that owns a defect."""
 
-import fnmatch
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.db import transaction
 
-from triage.models import RoutingRule, Team
+from triage.models import Defect, RoutingRule, Team
 
 
 @dataclass(frozen=True)
@@ -29,11 +30,31 @@ def rule_matches(rule: RoutingRule, target: RouteInput) -> bool:
         rule.invariant_prefix.upper()
     ):
         return False
-    # fnmatch's `*` also crosses `/`, which is what `harness/**` means in CODEOWNERS.
     # Several globs, separated by spaces, match if any does.
     return not rule.file_glob or any(
-        fnmatch.fnmatchcase(target.file, glob) for glob in rule.file_glob.split()
+        _glob_regex(glob).fullmatch(target.file) for glob in rule.file_glob.split()
     )
+
+
+@lru_cache(maxsize=1024)
+def _glob_regex(glob: str) -> re.Pattern[str]:
+    """Globs as CODEOWNERS reads them: `*` and `?` stay within a path segment, `**` crosses."""
+    parts = []
+    index = 0
+    while index < len(glob):
+        if glob.startswith("**", index):
+            parts.append(".*")
+            index += 2
+        elif glob[index] == "*":
+            parts.append("[^/]*")
+            index += 1
+        elif glob[index] == "?":
+            parts.append("[^/]")
+            index += 1
+        else:
+            parts.append(re.escape(glob[index]))
+            index += 1
+    return re.compile("".join(parts))
 
 
 def route(rules: Iterable[RoutingRule], target: RouteInput) -> RoutingRule | None:
@@ -63,7 +84,7 @@ def _codeowners_globs(pattern: str) -> str:
         # `apps` names a file or a directory.
         variants = [base, base + "/**"]
     if not anchored:
-        variants += ["*/" + variant for variant in variants]
+        variants += ["**/" + variant for variant in variants]
     return " ".join(variants)
 
 
@@ -78,27 +99,46 @@ def rules_import_codeowners(*, project_id: int, text: str) -> list[RoutingRule]:
     CODEOWNERS lets the last matching line win and Triage the first, so the lines are added
     in reverse, after the rules written by hand. Each line's first owner becomes the team.
     """
-    RoutingRule.objects.filter(project_id=project_id, source__startswith="CODEOWNERS").delete()
+    imported = RoutingRule.objects.filter(project_id=project_id, source__startswith="CODEOWNERS")
+    # Defects routed by the old import keep following rules (not "routed by hand").
+    rerouted = list(
+        Defect.objects.filter(routed_by__in=imported).select_related("scenario", "invariant")
+    )
+    imported.delete()
     entries = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()
         parts = line.split()
-        if len(parts) < 2:
+        if not parts:
             continue
-        entries.append((number, parts[0], parts[1]))
+        # A pattern with no owner unowns its files, even where an earlier line owned them.
+        entries.append((number, parts[0], parts[1] if len(parts) > 1 else ""))
     last = RoutingRule.objects.filter(project_id=project_id).order_by("-position").first()
     position = (last.position if last else 0) + 1
     created = []
     for number, pattern, owner in reversed(entries):
-        team, _ = Team.objects.get_or_create(project_id=project_id, name=_team_name(owner))
+        team = None
+        if owner:
+            team, _ = Team.objects.get_or_create(project_id=project_id, name=_team_name(owner))
         created.append(
             RoutingRule.objects.create(
                 project_id=project_id,
                 position=position,
                 team=team,
                 file_glob=_codeowners_globs(pattern),
-                source=f"CODEOWNERS line {number}: {pattern} {owner}"[:200],
+                source=f"CODEOWNERS line {number}: {pattern} {owner or '(no owner)'}"[:200],
             )
         )
         position += 1
+    rules = project_rules(project_id)
+    for defect in rerouted:
+        rule = route(
+            rules,
+            RouteInput(
+                defect_class=defect.defect_class, scenario_key=defect.scenario.key,
+                invariant_key=defect.invariant_key, file=defect.scenario.file,
+            ),
+        )  # fmt: skip
+        if rule and rule.team_id == defect.owner_team_id:
+            Defect.objects.filter(pk=defect.pk).update(routed_by=rule)
     return created

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.paginator import Page, Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Q, QuerySet, Value, When
 from django.shortcuts import get_object_or_404
 
 from runs.access import projects_visible_to
@@ -35,13 +35,12 @@ def my_queue(user: AbstractBaseUser) -> list[Defect]:
         Defect.objects.filter(
             project__in=projects_visible_to(user),
             state__in=Defect.OPEN_STATES,
-        ).filter(Q(owner_team__members=user) | Q(assignee=user))
-    ).distinct()
-    ordered = sorted(
-        defects[:500],
-        key=lambda d: (d.state == Defect.State.ACKNOWLEDGED, d.first_seen, d.pk),
+        ).filter(Q(owner_team__in=Team.objects.filter(members=user)) | Q(assignee=user))
     )
-    return ordered
+    unacknowledged_first = Case(
+        When(state=Defect.State.ACKNOWLEDGED, then=Value(1)), default=Value(0)
+    )
+    return list(defects.order_by(unacknowledged_first, "first_seen", "pk")[:500])
 
 
 def defects_page(project: Project, filters: dict[str, Any], page_number: str | None) -> Page:

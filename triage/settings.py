@@ -4,6 +4,7 @@
 ALLOWED_HOSTS, DATABASE_URL and REDIS_URL.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -198,9 +199,15 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "triage")
+# An unacknowledged task (its worker died) is delivered again after this many seconds.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300)}
 CELERY_BEAT_SCHEDULE = {
     "escalate-defects": {"task": "triage.tasks.escalate_defects", "schedule": 60.0},
     "sweep": {"task": "triage.tasks.sweep", "schedule": 60.0},
+    "rerun-sweep": {
+        "task": "triage.tasks.rerun_sweep",
+        "schedule": float(env_int("RERUN_SWEEP_SECONDS", 30)),
+    },
 }
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -212,6 +219,22 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "triage@localhost")
 GITHUB_API_URL = env_str("GITHUB_API_URL", "https://api.github.com")
+# Webhooks, CI and GitHub calls may reach loopback/private addresses only when allowed
+# (development, tests, or a CI server inside your network).
+OUTBOUND_ALLOW_PRIVATE_NETWORKS = env_bool("OUTBOUND_ALLOW_PRIVATE_NETWORKS", DEBUG)
+# Links Triage sends out (rerun status callbacks) start with this.
+PUBLIC_URL = env_str("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# A dispatch claimed by a worker that died is taken over after this many seconds.
+RERUN_DISPATCH_LEASE_SECONDS = env_int("RERUN_DISPATCH_LEASE_SECONDS", 120)
+RERUN_MAX_DISPATCH_ATTEMPTS = env_int("RERUN_MAX_DISPATCH_ATTEMPTS", 6)
+# Local rerun commands are defined by the operator, never in the web UI (a project admin must
+# not run programs on the worker host). JSON: {"name": {"argv": [...], "cwd": "...",
+# "timeout": 600, "report": "relative/path/report.json"}}; "{scenarioIds}" in argv is replaced
+# by the checked ids joined with "|".
+try:
+    RERUN_COMMANDS = json.loads(env_str("RERUN_COMMANDS", "{}"))
+except ValueError as exc:
+    raise ImproperlyConfigured(f"RERUN_COMMANDS is not valid JSON: {exc}") from exc
 # Encrypts stored third-party tokens; defaults to a key derived from SECRET_KEY.
 FIELD_ENCRYPTION_KEY = env_str("FIELD_ENCRYPTION_KEY", "")
 

@@ -1,5 +1,6 @@
 """Thin Celery tasks: each takes an id or nothing and calls a service."""
 
+import logging
 from datetime import timedelta
 
 from celery import shared_task
@@ -8,11 +9,14 @@ from django.utils import timezone
 
 from runs.models import Run
 from triage.defects import defects_record_run
+from triage.dispatchers import TransientDispatchError
 from triage.escalation import defects_escalate_unclassified, mutes_expire
 from triage.models import Notification, TriagedRun
 from triage.notify import deliver
+from triage.reruns import rerun_dispatch, reruns_sweep, reruns_time_out
 
 MAX_SEND_ATTEMPTS = 6
+logger = logging.getLogger(__name__)
 SWEEP_AFTER = timedelta(minutes=2)
 
 
@@ -21,7 +25,11 @@ def send_notification(self, notification_id: int) -> str:
     # Claim by conditional update: a duplicate delivery of this task finds nothing to send.
     claimed = Notification.objects.filter(
         pk=notification_id, status=Notification.Status.PENDING
-    ).update(status=Notification.Status.SENDING, attempts=F("attempts") + 1)
+    ).update(
+        status=Notification.Status.SENDING,
+        attempts=F("attempts") + 1,
+        claimed_at=timezone.now(),
+    )
     if not claimed:
         return "not pending"
     notification = Notification.objects.get(pk=notification_id)
@@ -64,7 +72,15 @@ def sweep() -> dict[str, int]:
         .values_list("pk", flat=True)[:200]
     )
     for run_id in untriaged:
-        defects_record_run(run=Run.objects.get(pk=run_id))
+        try:
+            defects_record_run(run=Run.objects.get(pk=run_id))
+        except Exception:
+            # One run that cannot be grouped must not stop the rest of the sweep.
+            logger.exception("grouping the failures of run %s failed", run_id)
+    # A row claimed by a worker that died mid-send goes back to pending.
+    Notification.objects.filter(status=Notification.Status.SENDING, claimed_at__lte=stale).update(
+        status=Notification.Status.PENDING
+    )
     pending = list(
         Notification.objects.filter(
             status=Notification.Status.PENDING, created_at__lte=stale
@@ -73,3 +89,18 @@ def sweep() -> dict[str, int]:
     for notification_id in pending:
         send_notification.delay(notification_id)
     return {"runs": len(untriaged), "notifications": len(pending)}
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def dispatch_rerun(self, rerun_id: int) -> str:
+    try:
+        return rerun_dispatch(rerun_id)
+    except TransientDispatchError as exc:
+        # Exponential backoff; the attempt limit is kept on the row, not in the message.
+        raise self.retry(exc=exc, countdown=min(300, 2 ** min(self.request.retries, 8))) from exc
+
+
+@shared_task
+def rerun_sweep() -> dict[str, int]:
+    now = timezone.now()
+    return {"queued": reruns_sweep(now=now), "timed_out": reruns_time_out(now=now)}

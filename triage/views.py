@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -61,8 +62,8 @@ def defect_list(request: HttpRequest, slug: str) -> HttpResponse:
 def defect_bulk(request: HttpRequest, slug: str) -> HttpResponse:
     project = project_for_user(request.user, slug, role=TRIAGER)
     form = DefectActionForm(request.POST, project=project)
-    back = request.POST.get("next") or reverse("defect_list", kwargs={"slug": slug})
-    if not back.startswith("/"):
+    back = request.POST.get("next") or ""
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         back = reverse("defect_list", kwargs={"slug": slug})
     if not form.is_valid():
         messages.error(request, "The action is not valid: " + form.errors.as_text())
@@ -97,7 +98,11 @@ def _detail_context(request: HttpRequest, project: object, defect: Defect) -> di
     page_url = request.build_absolute_uri(
         reverse("defect_detail", kwargs={"slug": project.slug, "defect_id": defect.pk})
     )
+    from triage.rerun_views import defect_panel
+
     return {
+        **defect_panel(request, project, defect),
+        "panel_kind": "defect",
         "project": project,
         "view": selectors.defect_view(defect),
         "defect": defect,

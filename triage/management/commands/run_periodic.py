@@ -3,7 +3,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from triage.tasks import escalate_defects, sweep
+from triage.tasks import escalate_defects, rerun_sweep, sweep
 
 
 class Command(BaseCommand):
@@ -23,7 +23,8 @@ class Command(BaseCommand):
         while True:
             escalated = escalate_defects()
             caught_up = sweep()
-            self.stdout.write(f"escalated {escalated}; sweep {caught_up}")
+            reruns = rerun_sweep()
+            self.stdout.write(f"escalated {escalated}; sweep {caught_up}; reruns {reruns}")
             if once:
                 return
             time.sleep(every)

@@ -1,0 +1,49 @@
+"""HTTP requests Triage makes to addresses a project admin typed in (webhooks, CI, GitHub).
+
+They never follow redirects, and unless the operator allows it they never reach loopback,
+private or link-local addresses: an admin field must not become a way into the server's
+own network (SSRF)."""
+
+import ipaddress
+import socket
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from django.conf import settings
+
+
+class OutboundRefused(Exception):
+    pass
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
+def check_destination(url: str) -> None:
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise OutboundRefused(f"not an http(s) URL: {url[:100]}")
+    if settings.OUTBOUND_ALLOW_PRIVATE_NETWORKS:
+        return
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
+    except OSError as exc:
+        raise OutboundRefused(f"cannot resolve {parts.hostname}: {exc}") from None
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if not ip.is_global:
+            raise OutboundRefused(f"{parts.hostname} resolves to a non-public address ({ip})")
+
+
+def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float) -> tuple[int, bytes]:
+    """POST and return (status, body); raises urllib's HTTPError for 4xx/5xx, OSError else."""
+    check_destination(url)
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    with _opener.open(request, timeout=timeout) as response:
+        return response.status, response.read()
