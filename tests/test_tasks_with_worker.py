@@ -1,19 +1,13 @@
 """Escalation and notifications end to end: a real Celery worker on Redis, a local webhook."""
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from tests.builders import a_project, a_report, a_rule, a_scenario, a_team, a_triaged_run, a_user
+from tests.workers import Worker, purge_queue, wait_for
 from triage.actions import defect_resolve
 from triage.models import Defect, Notification, TriageSettings
 from triage.tasks import escalate_defects
@@ -27,44 +21,18 @@ def later(minutes: int = 0) -> str:
 
 
 pytestmark = pytest.mark.django_db(transaction=True)
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def wait_for(condition, seconds: float = 40) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 @pytest.fixture
-def worker(tmp_path):
-    """A Celery worker process on the test database and the tests' own queue."""
-    db = settings.DATABASES["default"]
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+def worker(transactional_db, tmp_path):
+    """A Celery worker process whose mail goes to files the test can read."""
+    purge_queue()
+    process = Worker(
         EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
         EMAIL_FILE_PATH=str(tmp_path / "mail"),
     )
-    celery = str(Path(sys.executable).parent / "celery")
-    queue = settings.CELERY_TASK_DEFAULT_QUEUE
-    subprocess.run([celery, "-A", "triage", "purge", "-f", "-Q", queue], cwd=ROOT, env=env,
-                   capture_output=True, check=False, timeout=60)  # fmt: skip
-    process = subprocess.Popen(
-        [celery, "-A", "triage", "worker", "-Q", queue, "--pool=solo", "--without-gossip",
-         "--without-mingle", "--loglevel=INFO"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True,
-    )  # fmt: skip
-    output: list[str] = []
-    threading.Thread(target=lambda: output.extend(process.stdout), daemon=True).start()
-    assert wait_for(lambda: any("ready." in line for line in output), 60), "".join(output)
     yield tmp_path / "mail"
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=30)
+    process.stop()
 
 
 class FlakyWebhook(BaseHTTPRequestHandler):

@@ -1,0 +1,62 @@
+"""Local HTTP servers standing in for CI providers: they record what they receive."""
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Receiver:
+    """Answers each POST with the next status of `statuses` (the last one repeats).
+
+    `hold_first` seconds delay the first answer, long enough to kill a worker mid-request.
+    Deliveries are recorded with their arrival time; `distinct_keys` counts dispatches the
+    way a receiver that honours Idempotency-Key would."""
+
+    def __init__(self, statuses: tuple[int, ...] = (202,), hold_first: float = 0.0,
+                 answer: dict | None = None) -> None:  # fmt: skip
+        self.statuses = list(statuses)
+        self.hold_first = hold_first
+        self.answer = answer or {}
+        self.deliveries: list[dict] = []
+        self.first_arrived = threading.Event()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.deliveries.append(
+                    {"path": self.path, "headers": dict(self.headers), "raw": raw,
+                     "body": json.loads(raw or b"null"), "at": time.perf_counter()}
+                )  # fmt: skip
+                first = len(receiver.deliveries) == 1
+                receiver.first_arrived.set()
+                if first and receiver.hold_first:
+                    time.sleep(receiver.hold_first)
+                index = min(len(receiver.deliveries), len(receiver.statuses)) - 1
+                status = receiver.statuses[index]
+                payload = json.dumps(receiver.answer if status < 400 else
+                                     {"message": f"refused with {status}"}).encode()  # fmt: skip
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except OSError:
+                    pass  # the client died while we held the answer
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def distinct_keys(self) -> set[str]:
+        return {d["headers"].get("Idempotency-Key", "") for d in self.deliveries}
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
