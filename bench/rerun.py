@@ -1,0 +1,133 @@
+"""Rerun latency: from the HTTP request asking for a rerun to CI's receipt of the dispatch.
+
+A real Celery worker on Redis dispatches to a local HTTP server standing in for a generic
+CI webhook; the request goes through Django's full stack. 50 reruns, one after another.
+Last line: `median <ms> ms; p95 <ms> ms`.
+
+Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/triage_bench_rerun \
+       REDIS_URL=redis://127.0.0.1:6379/14 python bench/rerun.py
+"""
+
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/triage_bench_rerun")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
+os.environ.setdefault("CELERY_QUEUE", "triage-bench")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "triage.settings")
+os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("STATIC_FROM_SOURCE", "true")
+os.environ.setdefault("OUTBOUND_ALLOW_PRIVATE_NETWORKS", "true")
+
+import psycopg
+
+RERUNS = 50
+
+
+def ensure_database(url: str) -> None:
+    parsed = urlparse(url)
+    name = parsed.path.lstrip("/")
+    with psycopg.connect(parsed._replace(path="/postgres").geturl(), autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    ensure_database(os.environ["DATABASE_URL"])
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+
+    from runs.ingest import run_ingest
+    from runs.models import Membership
+    from runs.projects import membership_grant, project_create
+    from runs.schema import RunReport
+    from tests.ci_standins import Receiver
+    from triage.models import Dispatcher, Rerun
+
+    call_command("migrate", verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE runs_project, auth_user CASCADE")
+    project, _ = project_create(slug="bench", name="Bench")
+    user = User.objects.create_user("bench", password="bench-password-1")  # noqa: S106
+    membership_grant(project=project, user=user, role=Membership.Role.TRIAGER)
+    report = RunReport.model_validate(
+        {
+            "run": {"id": "bench-run", "suite": "smoke", "branch": "main", "commit": "abc1234",
+                    "startedAt": "2026-11-20T02:00:00Z", "finishedAt": "2026-11-20T02:05:00Z"},
+            "scenarios": [{"scenarioId": "BID-001", "status": "failed"}],
+        }
+    )  # fmt: skip
+    run = run_ingest(project=project, report=report).run
+    ci = Receiver()
+    Dispatcher.objects.create(
+        project=project, kind="webhook", webhook_url=ci.url + "/rerun", max_concurrent=RERUNS + 1
+    )
+    celery = str(Path(sys.executable).parent / "celery")
+    queue = os.environ["CELERY_QUEUE"]
+    subprocess.run([celery, "-A", "triage", "purge", "-f", "-Q", queue], cwd=ROOT,
+                   capture_output=True, check=False)  # fmt: skip
+    worker = subprocess.Popen(
+        [celery, "-A", "triage", "worker", "-Q", queue, "--pool=solo", "--without-gossip",
+         "--without-mingle", "--loglevel=WARNING"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    output: list[str] = []
+    threading.Thread(target=lambda: output.extend(worker.stdout), daemon=True).start()
+    try:
+        client = Client(HTTP_HOST="127.0.0.1")
+        client.force_login(user)
+        # One warm-up rerun so the worker has connected to Redis and PostgreSQL.
+        client.post(f"/p/bench/runs/{run.pk}/rerun/", {"key": "warm-up", "failed": "1"})
+        deadline = time.monotonic() + 60
+        while len(ci.deliveries) < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        latencies = []
+        for number in range(RERUNS):
+            before = len(ci.deliveries)
+            started = time.perf_counter()
+            response = client.post(
+                f"/p/bench/runs/{run.pk}/rerun/", {"key": f"bench-{number}", "failed": "1"}
+            )
+            assert response.status_code in (200, 302), response.status_code
+            deadline = time.monotonic() + 30
+            while len(ci.deliveries) <= before and time.monotonic() < deadline:
+                time.sleep(0.001)
+            assert len(ci.deliveries) > before, "".join(output)
+            latencies.append((ci.deliveries[before]["at"] - started) * 1000)
+        deadline = time.monotonic() + 10
+        while Rerun.objects.exclude(state="dispatched").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        dispatched = Rerun.objects.filter(state="dispatched").count()
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
+        ci.close()
+    print(f"reruns: {RERUNS}, dispatched: {dispatched - 1} (+1 warm-up), "
+          f"deliveries: {len(ci.deliveries) - 1}")  # fmt: skip
+    print(f"min {min(latencies):.0f} ms; max {max(latencies):.0f} ms")
+    print(f"median {statistics.median(latencies):.0f} ms; p95 {percentile(latencies, 0.95):.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
