@@ -18,6 +18,16 @@ class Project(models.Model):
     streak_target = models.PositiveIntegerField(
         default=7, help_text="Consecutive green nightly runs that make the program done."
     )
+    scenario_id_pattern = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="Regular expression finding scenario ids in JUnit test names (default: BID-001)",
+    )
+    invariant_id_pattern = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="Regular expression finding invariant ids in JUnit failure messages",
+    )
     repro_env = models.CharField(
         max_length=500, blank=True, help_text="Environment for the repro command, e.g. TZ=UTC"
     )

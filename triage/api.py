@@ -5,6 +5,8 @@ This module knows both layers: a stored run is handed on to the triage workflow 
 import json
 import logging
 import re
+import time
+import zlib
 from typing import Any
 
 from django.conf import settings
@@ -14,10 +16,12 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
 from runs.ingest import ReportConflict, run_ingest
+from runs.junit import junit_report
 from runs.models import Project, Run
-from runs.schema import ReportInvalid, report_parse
+from runs.schema import ReportInvalid, RunReport, report_parse
 from runs.tokens import project_for_token
 from triage.defects import defects_record_run
+from triage.metrics import INGEST_SECONDS, REPORTS
 from triage.models import Defect, DefectClass, Rerun, Team
 from triage.reruns import rerun_status_update, reruns_attach_report
 
@@ -58,12 +62,33 @@ def _authenticated_project(request: HttpRequest, slug: str) -> Project:
     return project
 
 
+XML_CONTENT_TYPES = {"application/xml", "text/xml"}
+GZIP_CHUNK = 64 * 1024
+
+
+def _gunzip(body: bytes, limit: int) -> bytes:
+    """Decompress at most `limit` bytes: a zip bomb is refused long before it fills memory."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    out = bytearray()
+    try:
+        out += inflater.decompress(body, limit + 1)
+        while inflater.unconsumed_tail and len(out) <= limit:
+            out += inflater.decompress(inflater.unconsumed_tail, limit + 1 - len(out))
+        if len(out) <= limit:
+            out += inflater.flush()
+    except zlib.error as exc:
+        raise ApiError(400, f"the gzip body is broken: {exc}") from None
+    if len(out) > limit:
+        raise ApiError(413, f"the report is larger than the limit of {limit} bytes uncompressed")
+    return bytes(out)
+
+
 def _report_body(request: HttpRequest) -> bytes:
-    if request.content_type not in JSON_CONTENT_TYPES:
+    if request.content_type not in JSON_CONTENT_TYPES | XML_CONTENT_TYPES:
         raise ApiError(
             415,
-            f"unsupported content type {request.content_type or '(none)'!r}; "
-            "send the report as application/json",
+            f"unsupported content type {request.content_type or '(none)'!r}; send the report "
+            "as application/json, or JUnit XML as application/xml",
         )
     limit = settings.REPORT_MAX_BYTES
     too_big = ApiError(413, f"the report is larger than the limit of {limit} bytes")
@@ -74,9 +99,42 @@ def _report_body(request: HttpRequest) -> bytes:
     if declared > limit:
         raise too_big
     try:
-        return request.body
+        body = request.body
     except RequestDataTooBig:
         raise too_big from None
+    encoding = request.headers.get("Content-Encoding", "").strip().lower()
+    if encoding == "gzip":
+        return _gunzip(body, limit)
+    if encoding not in ("", "identity"):
+        raise ApiError(415, f"unsupported Content-Encoding {encoding!r}; use gzip or none")
+    return body
+
+
+def _junit(request: HttpRequest, project: Project, body: bytes) -> RunReport:
+    params = request.GET
+    missing = [
+        {"field": name, "problem": "this query parameter is required for JUnit XML"}
+        for name in ("runId", "suite")
+        if not params.get(name)
+    ]
+    if missing:
+        raise ReportInvalid("missing query parameters", missing)
+    first_start = (
+        Run.objects.filter(project=project, external_id=params["runId"])
+        .values_list("started_at", flat=True)
+        .first()
+    )
+    return junit_report(
+        body,
+        run={
+            "id": params["runId"], "suite": params["suite"], "branch": params.get("branch"),
+            "commit": params.get("commit"), "url": params.get("url"),
+            "rerunOf": params.get("rerunOf"), "rerunToken": params.get("rerunToken"),
+        },
+        scenario_pattern=project.scenario_id_pattern,
+        invariant_pattern=project.invariant_id_pattern,
+        default_start=first_start,
+    )  # fmt: skip
 
 
 def _run_summary(request: HttpRequest, run: Run, *, created: bool) -> dict[str, Any]:
@@ -105,17 +163,27 @@ def run_report_receive(request: HttpRequest, slug: str) -> JsonResponse:
         response = JsonResponse({"error": "use POST to send a run report"}, status=405)
         response["Allow"] = "POST"
         return response
+    started = time.perf_counter()
     try:
         project = _authenticated_project(request, slug)
-        report = report_parse(_report_body(request))
+        body = _report_body(request)
+        if request.content_type in XML_CONTENT_TYPES:
+            report = _junit(request, project, body)
+        else:
+            report = report_parse(body)
         outcome = run_ingest(project=project, report=report)
     except ApiError as exc:
+        REPORTS.labels("refused", str(exc.status)).inc()
         return exc.response()
     except ReportInvalid as exc:
+        REPORTS.labels("refused", exc.error).inc()
         return ApiError(400, exc.error, exc.problems).response()
     except ReportConflict as exc:
+        REPORTS.labels("refused", "conflict").inc()
         return ApiError(409, str(exc)).response()
+    REPORTS.labels("accepted" if outcome.created else "replayed", "").inc()
     if outcome.created:
+        INGEST_SECONDS.observe(time.perf_counter() - started)
         try:
             defects_record_run(run=outcome.run)
             reruns_attach_report(run=outcome.run)
