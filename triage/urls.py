@@ -2,12 +2,15 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from runs import views as run_views
-from triage import admin_views, api, ops, rerun_views
+from triage import admin_views, api, contract, ops, rerun_views
 from triage import views as triage_views
 
 urlpatterns = [
     path("healthz", ops.healthz, name="healthz"),
     path("metrics", ops.metrics, name="metrics"),
+    path("api/v1/schema.json", contract.schema_json, name="api_schema"),
+    path("api/openapi.json", contract.openapi_json, name="api_openapi"),
+    path("api/docs", contract.api_docs, name="api_docs"),
     path("api/v1/projects/<slug:slug>/runs", api.run_report_receive, name="api_runs"),
     path("api/v1/projects/<slug:slug>/defects", api.defects_list, name="api_defects"),
     path("api/v1/reruns/<str:token>/status", api.rerun_status, name="api_rerun_status"),

@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Post test reports to Triage from CI: Triage JSON reports or JUnit XML, a file or a folder.
+
+Runs with the standard library alone (copy this file into any CI), or as `triage-upload`
+when the triage package is installed.
+
+    TRIAGE_TOKEN=... triage-upload --url https://triage.example.com --project dispatch \\
+        --run-id "$GITHUB_RUN_ID-$GITHUB_RUN_ATTEMPT" --suite smoke reports/
+
+Exit codes: 0 stored, 1 refused by Triage (its error is printed), 2 usage, 3 unreachable.
+"""
+
+import argparse
+import gzip
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+RETRIES = 5
+TIMEOUT_SECONDS = 60
+
+
+class Refused(Exception):
+    """Triage answered 4xx: the report itself is wrong, retrying will not help."""
+
+
+class Unreachable(Exception):
+    pass
+
+
+def _files(paths: list[str]) -> list[Path]:
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.suffix.lower() in (".json", ".xml"))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise FileNotFoundError(f"no such file or folder: {raw}")
+    return found
+
+
+def _endpoint(args: argparse.Namespace, path: Path, index: int, count: int) -> tuple[str, str]:
+    base = f"{args.url.rstrip('/')}/api/v1/projects/{urllib.parse.quote(args.project)}/runs"
+    if path.suffix.lower() != ".xml":
+        return base, "application/json"
+    if not args.run_id or not args.suite:
+        raise ValueError("JUnit XML needs --run-id and --suite")
+    # Several XML files of one job become runs of their own: same id with a file suffix.
+    run_id = args.run_id if count == 1 else f"{args.run_id}-{index + 1}-{path.stem}"
+    query = {"runId": run_id, "suite": args.suite, "branch": args.branch, "commit": args.commit,
+             "url": args.ci_url}  # fmt: skip
+    return base + "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v}), (
+        "application/xml"
+    )
+
+
+def post_report(
+    url: str, content_type: str, body: bytes, token: str, *, pause: float = 1.0
+) -> dict:
+    """POST gzip'd `body`; retry 5xx and connection errors with backoff; 4xx raises Refused."""
+    data = gzip.compress(body)
+    for attempt in range(1, RETRIES + 1):
+        request = urllib.request.Request(url, data=data, method="POST", headers={
+            "Authorization": f"Bearer {token}", "Content-Type": content_type,
+            "Content-Encoding": "gzip", "User-Agent": "triage-upload",
+        })  # fmt: skip
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+                return json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as error:
+            text = error.read().decode(errors="replace")
+            if error.code < 500:
+                raise Refused(f"Triage refused {url} with {error.code}: {text}") from None
+            problem = f"{error.code}: {text[:300]}"
+        except (urllib.error.URLError, OSError) as error:
+            problem = str(error)
+        if attempt == RETRIES:
+            raise Unreachable(f"gave up after {RETRIES} tries: {problem}")
+        wait = pause * 2 ** (attempt - 1)
+        print(f"triage-upload: try {attempt} failed ({problem}); again in {wait:.0f}s",
+              file=sys.stderr)  # fmt: skip
+        time.sleep(wait)
+    raise Unreachable("no try was made")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("paths", nargs="+", help="report files or folders of them")
+    parser.add_argument("--url", default=os.environ.get("TRIAGE_URL"), help="Triage's address")
+    parser.add_argument("--project", default=os.environ.get("TRIAGE_PROJECT"))
+    parser.add_argument("--token-env", default="TRIAGE_TOKEN",
+                        help="environment variable holding the project token")  # fmt: skip
+    parser.add_argument("--run-id", help="CI's id of this run attempt (JUnit XML)")
+    parser.add_argument("--suite", help="suite name, e.g. smoke (JUnit XML)")
+    parser.add_argument("--branch")
+    parser.add_argument("--commit")
+    parser.add_argument("--ci-url", help="link to this CI run")
+    parser.add_argument("--retry-pause", type=float, default=1.0, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    token = os.environ.get(args.token_env, "")
+    if not (args.url and args.project and token):
+        parser.error(f"--url, --project and the token in ${args.token_env} are required")
+    try:
+        files = _files(args.paths)
+        if not files:
+            parser.error("no .json or .xml report found")
+        for index, path in enumerate(files):
+            url, content_type = _endpoint(args, path, index, len(files))
+            answer = post_report(url, content_type, path.read_bytes(), token,
+                                 pause=args.retry_pause)  # fmt: skip
+            print(answer.get("url", ""))
+    except (FileNotFoundError, ValueError) as error:
+        parser.error(str(error))
+    except Refused as error:
+        print(f"triage-upload: {error}", file=sys.stderr)
+        return 1
+    except Unreachable as error:
+        print(f"triage-upload: {error}", file=sys.stderr)
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
