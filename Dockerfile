@@ -1,9 +1,10 @@
 # syntax=docker/dockerfile:1
+# Build stage: install the app into a venv and collect the static files.
 FROM python:3.11-slim AS build
 WORKDIR /app
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /venv
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md triage_upload.py ./
 COPY triage ./triage
 COPY runs ./runs
 RUN /venv/bin/pip install .
@@ -12,12 +13,14 @@ COPY templates ./templates
 COPY static ./static
 RUN SECRET_KEY=collectstatic-only /venv/bin/python manage.py collectstatic --no-input
 
+# Run stage: the venv and the app, as an unprivileged user.
 FROM python:3.11-slim
 WORKDIR /app
 RUN useradd --system --uid 10001 --home /app triage
 COPY --from=build /venv /venv
 COPY --from=build /app /app
-ENV PATH=/venv/bin:$PATH PYTHONUNBUFFERED=1
-USER triage
+ENV PATH=/venv/bin:$PATH PYTHONUNBUFFERED=1 PROMETHEUS_MULTIPROC_DIR=/tmp/metrics
+USER 10001
 EXPOSE 8000
-CMD ["gunicorn", "triage.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--access-logfile", "-"]
+HEALTHCHECK --interval=30s --timeout=5s CMD ["python", "-c", "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status != 200)"]
+CMD ["sh", "-c", "mkdir -p \"$PROMETHEUS_MULTIPROC_DIR\" && exec gunicorn triage.wsgi --bind 0.0.0.0:8000 --workers 2 --access-logfile -"]

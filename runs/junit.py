@@ -41,6 +41,14 @@ def _clean(text: str | None, limit: int) -> str:
     return _CONTROL.sub(" ", text or "").strip()[:limit]
 
 
+def _first_line(text: str) -> str:
+    return next((_clean(line, 5000) for line in text.splitlines() if line.strip()), "")
+
+
+def _head(text: str, lines: int = 5) -> str:
+    return "\n".join([line for line in text.splitlines() if line.strip()][:lines])
+
+
 def _timestamp(value: str | None) -> datetime | None:
     if not value:
         return None
@@ -133,24 +141,24 @@ def junit_report(
                 if not isinstance(result, Failure | Error):
                     continue
                 entry["status"] = "error" if isinstance(result, Error) else "failed"
-                message = _clean(result.message, 5000)
                 detail = (result.text or "")[:20_000]
+                # The message, or else the first line the runner printed: a stack trace further
+                # down names other tests and files, not the invariant that broke.
+                message = (
+                    _clean(result.message, 5000)
+                    or _first_line(detail)
+                    or _first_line(case.system_out or "")
+                )
                 invariant = next(
                     (properties[n] for n in INVARIANT_PROPERTY_NAMES if properties.get(n)), None
                 )
                 if invariant is None:
-                    for candidate in invariant_id.finditer(f"{message}\n{detail}"):
+                    printed = _head(detail) or _head(case.system_out or "")
+                    for candidate in invariant_id.finditer(f"{message}\n{printed}"):
                         if normalised_id(candidate) != key:
                             invariant = normalised_id(candidate)
                             break
-                failures.append(
-                    {
-                        "invariantId": invariant,
-                        "message": message
-                        or _clean(detail.splitlines()[0] if detail else "", 5000),
-                        "observed": detail,
-                    }
-                )
+                failures.append({"invariantId": invariant, "message": message, "observed": detail})
             if failures:
                 entry["failures"] = failures
             scenarios.append(entry)

@@ -23,6 +23,8 @@ fi
 
 "$BIN/ruff" check .
 "$BIN/ruff" format --check .
+"$BIN/actionlint" .github/workflows/*.yml
+"$BIN/hadolint" --failure-threshold warning Dockerfile
 "$BIN/python" manage.py makemigrations --check --dry-run
 # The deployment checklist must be clean with production settings.
 SECRET_KEY=deploy-check-$(date +%s%N)-not-a-real-secret-but-long-enough-for-the-check \
@@ -30,3 +32,5 @@ SECRET_KEY=deploy-check-$(date +%s%N)-not-a-real-secret-but-long-enough-for-the-
   STATIC_FROM_SOURCE=false "$BIN/python" manage.py check --deploy --fail-level WARNING
 # pytest exits non-zero (5) when no test is selected, so an empty run fails too.
 "$BIN/pytest" "$@"
+# The Dockerfile's recipe, step by step, since no Docker engine runs here.
+PYTHON="$BIN/python" ./scripts/image_recipe.sh
