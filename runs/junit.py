@@ -41,10 +41,6 @@ def _clean(text: str | None, limit: int) -> str:
     return _CONTROL.sub(" ", text or "").strip()[:limit]
 
 
-def _first_line(text: str) -> str:
-    return next((_clean(line, 5000) for line in text.splitlines() if line.strip()), "")
-
-
 def _head(text: str, lines: int = 5) -> str:
     return "\n".join([line for line in text.splitlines() if line.strip()][:lines])
 
@@ -146,8 +142,8 @@ def junit_report(
                 # down names other tests and files, not the invariant that broke.
                 message = (
                     _clean(result.message, 5000)
-                    or _first_line(detail)
-                    or _first_line(case.system_out or "")
+                    or _clean(" ".join(_head(detail, 2).splitlines()), 5000)
+                    or _clean(" ".join(_head(case.system_out or "", 2).splitlines()), 5000)
                 )
                 invariant = next(
                     (properties[n] for n in INVARIANT_PROPERTY_NAMES if properties.get(n)), None

@@ -1,5 +1,6 @@
 """Local HTTP servers standing in for CI providers: they record what they receive."""
 
+import gzip
 import json
 import threading
 import time
@@ -25,6 +26,8 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if self.headers.get("Content-Encoding") == "gzip":
+                    raw = gzip.decompress(raw)
                 receiver.deliveries.append(
                     {"path": self.path, "headers": dict(self.headers), "raw": raw,
                      "body": json.loads(raw or b"null"), "at": time.perf_counter()}

@@ -17,8 +17,9 @@ def _delete_leaves(run_ids: list[int]) -> dict[str, int]:
     load every result of a batch into memory to find its children."""
     quote = connection.ops.quote_name
     failures = quote(InvariantFailure._meta.db_table)
-    in_batch = "run_id IN %s"
-    of_failures = f"failure_id IN (SELECT id FROM {failures} WHERE run_id IN %s)"  # noqa: S608
+    placeholders = ", ".join(["%s"] * len(run_ids))
+    in_batch = f"run_id IN ({placeholders})"
+    of_failures = f"failure_id IN (SELECT id FROM {failures} WHERE {in_batch})"  # noqa: S608
     tables = {
         "occurrences": (DefectOccurrence, in_batch),
         "entity ids": (FailureEntity, of_failures),
@@ -30,7 +31,7 @@ def _delete_leaves(run_ids: list[int]) -> dict[str, int]:
         for name, (model, where) in tables.items():
             table = quote(model._meta.db_table)
             # Table names come from model metadata; the ids are parameters.
-            cursor.execute(f"DELETE FROM {table} WHERE {where}", [tuple(run_ids)])  # noqa: S608
+            cursor.execute(f"DELETE FROM {table} WHERE {where}", list(run_ids))  # noqa: S608
             counts[name] = cursor.rowcount
     return counts
 
