@@ -12,7 +12,17 @@ from triage.models import Defect, DefectEvent, Rerun, Team
 pytestmark = pytest.mark.django_db
 
 PUBLIC = {"login", "logout"}
-WITHOUT_PROJECT = {"home", "my_queue"}
+# Routes that name no project; every other route must take one, so a new view is either
+# listed here on purpose or checked by the matrix below.
+WITHOUT_PROJECT = {
+    "home",
+    "my_queue",
+    "healthz",
+    "metrics",
+    "api_schema",
+    "api_openapi",
+    "api_docs",
+}
 
 
 def named_routes(patterns=None, prefix=""):
@@ -86,6 +96,7 @@ def test_every_project_url_answers_404_for_another_projects_ids(two_projects):
     checked = []
     for name, route in named_routes():
         if name in PUBLIC or name in WITHOUT_PROJECT or name.startswith("api_"):
+            assert "<slug" not in route or name.startswith("api_"), name
             continue
         needs_ids = any(param in route for param in ("run_id", "defect_id", "rerun_id", "key"))
         # Their slug, or my slug with their ids when the route takes ids.
@@ -123,3 +134,9 @@ def test_a_rerun_status_callback_needs_the_rerun_token(two_projects, client):
                            content_type="application/json")  # fmt: skip
     assert response.status_code == 404
     assert Rerun.objects.get().state == "requested"
+
+
+def test_every_route_either_names_a_project_or_is_known_not_to():
+    for name, route in named_routes():
+        known = name in PUBLIC | WITHOUT_PROJECT or name == "api_rerun_status"
+        assert known or "<slug" in route, f"{name} ({route}) is not in the isolation matrix"
