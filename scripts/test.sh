@@ -12,7 +12,7 @@ export SECRET_KEY=${SECRET_KEY:-tests-only-secret-key-$(date +%s%N)}
 # Test tasks go to a queue of their own, which only the tests' own workers read.
 export CELERY_QUEUE=${CELERY_QUEUE:-triage-tests}
 # The tests' stand-ins for CI, GitHub and chat webhooks listen on 127.0.0.1.
-export OUTBOUND_ALLOW_PRIVATE_NETWORKS=true
+export OUTBOUND_ALLOW_PRIVATE_NETWORKS=true OUTBOUND_ALLOWED_HOSTS=127.0.0.1,localhost
 
 if [ ! -x "$CHROMIUM_PATH" ]; then
   sudo_cmd=()

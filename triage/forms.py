@@ -7,7 +7,18 @@ from django.contrib.auth import get_user_model
 from runs.models import Project
 from triage.actions import ACTIONS
 from triage.models import DefectClass, Dispatcher, RunbookLink, Team, TriageSettings
+from triage.outbound import OutboundRefused, check_destination
 from triage.selectors import STATE_FILTERS
+
+
+def _allowed_url(url: str) -> str:
+    """Refuse, when it is typed in, a URL the server would refuse to call later."""
+    if url:
+        try:
+            check_destination(url)
+        except OutboundRefused as exc:
+            raise forms.ValidationError(str(exc)) from None
+    return url
 
 
 class DefectActionForm(forms.Form):
@@ -93,6 +104,9 @@ class TriageSettingsForm(forms.ModelForm):
         fields = ["escalate_after_minutes", "notify_emails", "webhook_url", "github_repository"]
         widgets = {"notify_emails": forms.Textarea(attrs={"rows": 3})}
 
+    def clean_webhook_url(self) -> str:
+        return _allowed_url(self.cleaned_data.get("webhook_url") or "")
+
     def clean_github_repository(self) -> str:
         value = self.cleaned_data["github_repository"].strip()
         parts = value.split("/")
@@ -136,6 +150,9 @@ class DispatcherForm(forms.ModelForm):
         if value and not re.fullmatch(r"[\w.-]+/[\w.-]+", value):
             raise forms.ValidationError("write it as owner/name")
         return value
+
+    def clean_webhook_url(self) -> str:
+        return _allowed_url(self.cleaned_data.get("webhook_url") or "")
 
     def clean_github_workflow(self) -> str:
         value = self.cleaned_data["github_workflow"].strip()

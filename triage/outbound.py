@@ -25,10 +25,27 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 _opener = urllib.request.build_opener(_NoRedirects)
 
 
+def host_allowed(host: str) -> bool:
+    host = host.lower().rstrip(".")
+    for allowed in settings.OUTBOUND_ALLOWED_HOSTS:
+        allowed = allowed.lower()
+        if allowed == "*" or host == allowed:
+            return True
+        if allowed.startswith("*.") and host.endswith(allowed[1:]):
+            return True
+    return False
+
+
 def check_destination(url: str) -> None:
+    """Raise OutboundRefused unless `url` is http(s) to an allowed, (by default) public host."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise OutboundRefused(f"not an http(s) URL: {url[:100]}")
+    if not host_allowed(parts.hostname):
+        raise OutboundRefused(
+            f"{parts.hostname} is not in the server's allowed outbound hosts "
+            "(OUTBOUND_ALLOWED_HOSTS)"
+        )
     if settings.OUTBOUND_ALLOW_PRIVATE_NETWORKS:
         return
     try:

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "triage.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -81,6 +82,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "triage.request_log.RequestLogMiddleware",
+    "triage.resilience.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "triage.urls"
@@ -146,6 +148,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "login"
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
+# Shared by every web process when Redis is there (login throttling must see all attempts).
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env_str("REDIS_URL", ""),
+        }
+        if env_str("REDIS_URL", "")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -223,6 +238,11 @@ GITHUB_API_URL = env_str("GITHUB_API_URL", "https://api.github.com")
 # Webhooks, CI and GitHub calls may reach loopback/private addresses only when allowed
 # (development, tests, or a CI server inside your network).
 OUTBOUND_ALLOW_PRIVATE_NETWORKS = env_bool("OUTBOUND_ALLOW_PRIVATE_NETWORKS", DEBUG)
+# The only hosts Triage calls on a user's behalf (webhooks, CI, GitHub); "*.example.com"
+# covers subdomains, "*" anything (development only).
+OUTBOUND_ALLOWED_HOSTS = env_list(
+    "OUTBOUND_ALLOWED_HOSTS", "*" if DEBUG else "api.github.com,hooks.slack.com"
+)
 # Links Triage sends out (rerun status callbacks) start with this.
 PUBLIC_URL = env_str("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 # A dispatch claimed by a worker that died is taken over after this many seconds.

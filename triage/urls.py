@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from runs import views as run_views
-from triage import admin_views, api, contract, ops, rerun_views
+from triage import admin_views, api, contract, ops, rerun_views, security
 from triage import views as triage_views
 
 urlpatterns = [
@@ -14,11 +14,7 @@ urlpatterns = [
     path("api/v1/projects/<slug:slug>/runs", api.run_report_receive, name="api_runs"),
     path("api/v1/projects/<slug:slug>/defects", api.defects_list, name="api_defects"),
     path("api/v1/reruns/<str:token>/status", api.rerun_status, name="api_rerun_status"),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
+    path("accounts/login/", security.ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", run_views.home, name="home"),
     path("queue/", triage_views.my_queue, name="my_queue"),
