@@ -12,6 +12,8 @@ Exit codes: 0 stored, 1 refused by Triage (its error is printed), 2 usage, 3 unr
 
 import argparse
 import gzip
+import hashlib
+import hmac
 import json
 import os
 import sys
@@ -62,15 +64,22 @@ def _endpoint(args: argparse.Namespace, path: Path, index: int, count: int) -> t
 
 
 def post_report(
-    url: str, content_type: str, body: bytes, token: str, *, pause: float = 1.0
+    url: str, content_type: str, body: bytes, token: str, *, pause: float = 1.0, secret: str = ""
 ) -> dict:
     """POST gzip'd `body`; retry 5xx and connection errors with backoff; 4xx raises Refused."""
     data = gzip.compress(body)
     for attempt in range(1, RETRIES + 1):
-        request = urllib.request.Request(url, data=data, method="POST", headers={
+        headers = {
             "Authorization": f"Bearer {token}", "Content-Type": content_type,
             "Content-Encoding": "gzip", "User-Agent": "triage-upload",
-        })  # fmt: skip
+        }  # fmt: skip
+        if secret:
+            # Signed anew on every try: the timestamp must be fresh.
+            stamp = str(int(time.time()))
+            mac = hmac.new(secret.encode(), stamp.encode() + b"." + data, hashlib.sha256)
+            headers["X-Triage-Timestamp"] = stamp
+            headers["X-Triage-Signature"] = "sha256=" + mac.hexdigest()
+        request = urllib.request.Request(url, data=data, method="POST", headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
                 return json.loads(response.read() or b"{}")
@@ -97,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--project", default=os.environ.get("TRIAGE_PROJECT"))
     parser.add_argument("--token-env", default="TRIAGE_TOKEN",
                         help="environment variable holding the project token")  # fmt: skip
+    parser.add_argument("--signing-secret-env", default="TRIAGE_SIGNING_SECRET",
+                        help="environment variable holding the signing secret, if any")  # fmt: skip
     parser.add_argument("--run-id", help="CI's id of this run attempt (JUnit XML)")
     parser.add_argument("--suite", help="suite name, e.g. smoke (JUnit XML)")
     parser.add_argument("--branch")
@@ -114,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         for index, path in enumerate(files):
             url, content_type = _endpoint(args, path, index, len(files))
             answer = post_report(url, content_type, path.read_bytes(), token,
-                                 pause=args.retry_pause)  # fmt: skip
+                                 pause=args.retry_pause,
+                                 secret=os.environ.get(args.signing_secret_env, ""))  # fmt: skip
             print(answer.get("url", ""))
     except (FileNotFoundError, ValueError) as error:
         parser.error(str(error))

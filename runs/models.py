@@ -28,6 +28,8 @@ class Project(models.Model):
         blank=True,
         help_text="Regular expression finding invariant ids in JUnit failure messages",
     )
+    # When set, every report must carry X-Triage-Timestamp and X-Triage-Signature headers.
+    signing_secret_encrypted = models.TextField(blank=True)
     repro_env = models.CharField(
         max_length=500, blank=True, help_text="Environment for the repro command, e.g. TZ=UTC"
     )
@@ -56,6 +58,8 @@ class ProjectToken(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Set on rotation: the old token keeps working until then, so CI can switch without a gap.
+    expires_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.project.slug} {self.hint}…"

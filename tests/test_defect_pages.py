@@ -10,10 +10,10 @@ from django.test import override_settings
 from django.utils import timezone
 
 from runs.models import Membership
+from runs.secrets import secret_encrypt
 from tests.builders import a_project, a_report, a_rule, a_scenario, a_team, a_triaged_run, a_user
 from triage.models import Defect, RunbookLink, TriageSettings
 from triage.runbook import runbook_publish
-from triage.secrets import secret_encrypt
 
 pytestmark = pytest.mark.django_db
 

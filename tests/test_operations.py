@@ -182,3 +182,21 @@ def test_the_uploader_gives_up_on_an_unreachable_server(upload, tmp_path):
     result = upload(str(report), token="t", url="http://127.0.0.1:9")
     assert result.returncode == 3
     assert "gave up after 5 tries" in result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_uploader_signs_reports_when_given_the_secret(live_server, tmp_path):
+    from runs.tokens import signing_secret_set
+
+    project, token = a_project("dispatch", "Dispatch")
+    secret = signing_secret_set(project=project)
+    report = tmp_path / "report.json"
+    report.write_bytes(report_bytes(a_report("signed-up")))
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "triage_upload.py"), "--url", live_server.url,
+         "--project", "dispatch", str(report)],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={"PATH": "/usr/bin:/bin", "TRIAGE_TOKEN": token, "TRIAGE_SIGNING_SECRET": secret},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert Run.objects.filter(external_id="signed-up").exists()

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 
 from runs.models import Membership
+from runs.secrets import secret_encrypt
 from tests.builders import a_project, a_report, a_scenario, a_triaged_run, a_user, report_bytes
 from tests.ci_standins import Receiver
 from tests.http import post
 from tests.workers import ROOT, Worker, purge_queue, wait_for, worker_database_url
 from triage.models import Defect, Dispatcher, Rerun
 from triage.reruns import RerunRefused, rerun_cancel, rerun_request, reruns_time_out
-from triage.secrets import secret_encrypt
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SUITE = ROOT / "tests" / "fixtures" / "tiny_suite"

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 
 from runs.access import project_for_user
 from runs.models import Membership
+from runs.secrets import secret_encrypt
 from triage.forms import (
     CodeownersForm,
     DispatcherForm,
@@ -22,7 +23,6 @@ from triage.forms import (
 from triage.models import Dispatcher, RoutingRule, RunbookLink, Team, TriageSettings
 from triage.routing import rules_import_codeowners
 from triage.runbook import runbook_current, runbook_publish, runbook_render
-from triage.secrets import secret_encrypt
 
 MAX_UPLOAD_BYTES = 1_000_000
 

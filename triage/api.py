@@ -19,7 +19,7 @@ from runs.ingest import ReportConflict, run_ingest
 from runs.junit import junit_report
 from runs.models import Project, Run
 from runs.schema import ReportInvalid, RunReport, report_parse
-from runs.tokens import project_for_token
+from runs.tokens import project_for_token, signature_problem
 from triage.defects import defects_record_run
 from triage.metrics import INGEST_SECONDS, REPORTS
 from triage.models import Defect, DefectClass, Rerun, Team
@@ -167,6 +167,14 @@ def run_report_receive(request: HttpRequest, slug: str) -> JsonResponse:
     try:
         project = _authenticated_project(request, slug)
         body = _report_body(request)
+        problem = signature_problem(
+            project,
+            timestamp=request.headers.get("X-Triage-Timestamp", ""),
+            signature=request.headers.get("X-Triage-Signature", ""),
+            body=request.body,
+        )
+        if problem:
+            raise ApiError(401, problem)
         if request.content_type in XML_CONTENT_TYPES:
             report = _junit(request, project, body)
         else:

@@ -13,9 +13,9 @@ from pathlib import Path
 from django.conf import settings
 from django.urls import reverse
 
+from runs.secrets import secret_decrypt
 from triage import outbound
 from triage.models import Dispatcher, Rerun
-from triage.secrets import secret_decrypt
 
 HTTP_TIMEOUT_SECONDS = 15
 OUTPUT_TAIL_CHARS = 4000

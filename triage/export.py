@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from runs.models import InvariantFailure
+from runs.secrets import secret_decrypt
 from runs.selectors import repro_line
 from triage import outbound
 from triage.models import Defect, DefectOccurrence, TriageSettings
-from triage.secrets import secret_decrypt
 
 GITHUB_TIMEOUT_SECONDS = 15
 

@@ -1,0 +1,70 @@
+"""Webhook credentials: rotation with an overlap, revocation at once, signed reports."""
+
+import io
+import time
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from runs.models import ProjectToken, Run
+from runs.tokens import signature_for, signing_secret_set
+from tests.builders import a_project, a_report, report_bytes
+
+pytestmark = pytest.mark.django_db
+URL = "/api/v1/projects/dispatch/runs"
+
+
+def send(client, token: str, body: bytes, **headers):
+    return client.post(URL, body, content_type="application/json",
+                       HTTP_AUTHORIZATION=f"Bearer {token}", **headers)  # fmt: skip
+
+
+def rotate(*args: str) -> str:
+    out = io.StringIO()
+    call_command("rotate_token", "dispatch", *args, stdout=out)
+    return out.getvalue().strip().splitlines()[-1]
+
+
+def test_after_rotation_both_tokens_work_until_the_overlap_ends(client):
+    _, old = a_project()
+    new = rotate("--overlap", "2h")
+    assert send(client, old, report_bytes(a_report("r-1"))).status_code == 201
+    assert send(client, new, report_bytes(a_report("r-2"))).status_code == 201
+    ProjectToken.objects.exclude(expires_at=None).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert send(client, old, report_bytes(a_report("r-3"))).status_code == 401
+    assert send(client, new, report_bytes(a_report("r-4"))).status_code == 201
+
+
+def test_revoked_tokens_stop_at_once(client):
+    _, old = a_project()
+    new = rotate("--revoke-now")
+    assert send(client, old, report_bytes(a_report("r-1"))).status_code == 401
+    assert send(client, new, report_bytes(a_report("r-2"))).status_code == 201
+
+
+def test_a_project_with_a_signing_secret_needs_signed_reports(client):
+    project, token = a_project()
+    secret = signing_secret_set(project=project)
+    body = report_bytes(a_report("signed-1"))
+    now = str(int(time.time()))
+
+    unsigned = send(client, token, body)
+    wrong = send(client, token, body, HTTP_X_TRIAGE_TIMESTAMP=now,
+                 HTTP_X_TRIAGE_SIGNATURE=signature_for("not-the-secret", now, body))  # fmt: skip
+    stale_stamp = str(int(time.time()) - 3600)
+    stale = send(client, token, body, HTTP_X_TRIAGE_TIMESTAMP=stale_stamp,
+                 HTTP_X_TRIAGE_SIGNATURE=signature_for(secret, stale_stamp, body))  # fmt: skip
+    tampered = send(client, token, report_bytes(a_report("signed-2")), HTTP_X_TRIAGE_TIMESTAMP=now,
+                    HTTP_X_TRIAGE_SIGNATURE=signature_for(secret, now, body))  # fmt: skip
+    good = send(client, token, body, HTTP_X_TRIAGE_TIMESTAMP=now,
+                HTTP_X_TRIAGE_SIGNATURE=signature_for(secret, now, body))  # fmt: skip
+
+    assert [r.status_code for r in (unsigned, wrong, stale, tampered)] == [401] * 4
+    assert "requires" in unsigned.json()["error"]
+    assert "more than 300 s" in stale.json()["error"]
+    assert good.status_code == 201
+    assert list(Run.objects.values_list("external_id", flat=True)) == ["signed-1"]
