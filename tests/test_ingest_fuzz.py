@@ -27,8 +27,11 @@ NASTY = st.sampled_from(["\x00", "\x1f", "\u202e", "\ud7ff", "😀", "\\", '"', 
                          "\n", "'", "%s", "{{", "\u0000x", "é", "\t"])  # fmt: skip
 TEXT = st.one_of(st.text(max_size=40), st.lists(NASTY, max_size=8).map("".join),
                  st.text(max_size=5).map(lambda s: s * 20000))  # fmt: skip
-NUMBER = st.one_of(st.integers(min_value=-(2**70), max_value=2**70), st.floats(allow_nan=False, allow_infinity=False),
-                   st.just(10**400))  # fmt: skip
+NUMBER = st.one_of(
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.just(10**400),
+)
 JSON = st.recursive(
     st.none() | st.booleans() | NUMBER | TEXT,
     lambda children: st.lists(children, max_size=4) | st.dictionaries(TEXT, children, max_size=4),
