@@ -56,8 +56,10 @@ def _endpoint(args: argparse.Namespace, path: Path, index: int, count: int) -> t
         raise ValueError("JUnit XML needs --run-id and --suite")
     # Several XML files of one job become runs of their own: same id with a file suffix.
     run_id = args.run_id if count == 1 else f"{args.run_id}-{index + 1}-{path.stem}"
-    query = {"runId": run_id, "suite": args.suite, "branch": args.branch, "commit": args.commit,
-             "url": args.ci_url}  # fmt: skip
+    query = {
+        "runId": run_id, "suite": args.suite, "branch": args.branch, "commit": args.commit,
+        "url": args.ci_url, "rerunToken": args.rerun_token, "rerunOf": args.rerun_of,
+    }  # fmt: skip
     return base + "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v}), (
         "application/xml"
     )
@@ -113,6 +115,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--branch")
     parser.add_argument("--commit")
     parser.add_argument("--ci-url", help="link to this CI run")
+    parser.add_argument(
+        "--rerun-token",
+        default=os.environ.get("TRIAGE_RERUN_TOKEN"),
+        help="the token of the Triage rerun this run answers (JUnit XML)",
+    )
+    parser.add_argument("--rerun-of", help="CI run id this run reruns (JUnit XML)")
     parser.add_argument("--retry-pause", type=float, default=1.0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     token = os.environ.get(args.token_env, "")

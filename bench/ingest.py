@@ -33,6 +33,9 @@ REPEATS = 3
 def ensure_database(url: str) -> None:
     parsed = urlparse(url)
     name = parsed.path.lstrip("/")
+    # This script empties its database: never let it near one that is not a bench database.
+    if not name.startswith("triage_bench"):
+        raise SystemExit(f"refusing to use database {name!r}: its name must start triage_bench")
     admin = parsed._replace(path="/postgres").geturl()
     with psycopg.connect(admin, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()

@@ -40,6 +40,9 @@ INVARIANTS = ("TENANT", "IDEMP", "NOTIF", "ASSIGN", "STATE")
 def ensure_database(url: str) -> None:
     parsed = urlparse(url)
     name = parsed.path.lstrip("/")
+    # This script empties its database: never let it near one that is not a bench database.
+    if not name.startswith("triage_bench"):
+        raise SystemExit(f"refusing to use database {name!r}: its name must start triage_bench")
     with psycopg.connect(parsed._replace(path="/postgres").geturl(), autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
             conn.execute(f'CREATE DATABASE "{name}"')

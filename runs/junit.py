@@ -4,6 +4,7 @@ The XML goes through defusedxml (no DTDs, entities or external references: a bil
 file is refused, not expanded) and junitparser reads the tree. Scenario ids come from test
 names with the project's pattern; invariant ids from a testcase property or the message."""
 
+import math
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -43,6 +44,28 @@ def _clean(text: str | None, limit: int) -> str:
 
 def _head(text: str, lines: int = 5) -> str:
     return "\n".join([line for line in text.splitlines() if line.strip()][:lines])
+
+
+SEVERITY = {"passed": 0, "skipped": 1, "failed": 2, "error": 3}
+MAX_SECONDS = 7 * 24 * 3600
+
+
+def _seconds(value: str | None) -> float:
+    """A runner's time attribute; nonsense (nan, 1e400, negative, a week+) counts as 0."""
+    try:
+        seconds = float(value or 0)
+    except ValueError:
+        return 0.0
+    return seconds if math.isfinite(seconds) and 0 <= seconds <= MAX_SECONDS else 0.0
+
+
+def _merge(into: dict[str, Any], other: dict[str, Any]) -> None:
+    if SEVERITY[other["status"]] > SEVERITY[into["status"]]:
+        into["status"] = other["status"]
+    into["durationMs"] += other["durationMs"]
+    into.setdefault("failures", []).extend(other.get("failures", []))
+    if not into["failures"]:
+        del into["failures"]
 
 
 def _timestamp(value: str | None) -> datetime | None:
@@ -103,28 +126,36 @@ def junit_report(
     scenario_id = _compile(scenario_pattern)
     invariant_id = _compile(invariant_pattern)
     scenarios: list[dict[str, Any]] = []
-    attempts: dict[str, int] = {}
+    # A retried test repeats its full name: attempts 1, 2, ... of one scenario. Different
+    # tests carrying one id (parametrised cases) are one result: the worst status wins.
+    attempts: dict[tuple[str, str], int] = {}
+    merged: dict[tuple[str, int], dict[str, Any]] = {}
     started: datetime | None = None
+    finished: datetime | None = None
     total_seconds = 0.0
     for suite in document:
         suite_start = _timestamp(suite._elem.get("timestamp"))
         if suite_start and (started is None or suite_start < started):
             started = suite_start
+        suite_seconds = _seconds(suite._elem.get("time"))
+        if suite_start and suite_seconds:
+            suite_end = suite_start + timedelta(seconds=suite_seconds)
+            finished = suite_end if finished is None else max(finished, suite_end)
         for case in suite:
             name = _clean(case.name, 1000)
             classname = _clean(case.classname, 1000)
             full_name = f"{classname} > {name}" if classname and classname not in name else name
             match = scenario_id.search(name) or scenario_id.search(classname)
             key = normalised_id(match) if match else _clean(full_name, MAX_NAME) or "unnamed test"
-            attempts[key] = attempts.get(key, 0) + 1
-            seconds = float(case.time or 0)
+            attempt = attempts[key, full_name] = attempts.get((key, full_name), 0) + 1
+            seconds = _seconds(case._elem.get("time"))
             total_seconds += seconds
             entry: dict[str, Any] = {
                 "scenarioId": key,
                 "title": _clean(full_name, 2000),
                 "status": "passed",
-                "durationMs": max(0, int(seconds * 1000)),
-                "attempt": attempts[key],
+                "durationMs": int(seconds * 1000),
+                "attempt": attempt,
                 "file": _clean(case._elem.get("file") or classname, 2000),
             }
             results = list(case.result)
@@ -157,13 +188,19 @@ def junit_report(
                 failures.append({"invariantId": invariant, "message": message, "observed": detail})
             if failures:
                 entry["failures"] = failures
-            scenarios.append(entry)
+            same = merged.get((key, attempt))
+            if same is None:
+                merged[key, attempt] = entry
+                scenarios.append(entry)
+            else:
+                _merge(same, entry)
     start = started or default_start or datetime.now(UTC)
     payload = {
         "run": {
             **{k: v for k, v in run.items() if v},
             "startedAt": start.isoformat(),
-            "finishedAt": (start + timedelta(seconds=total_seconds)).isoformat(),
+            # The suites' own span when they give it: tests running in parallel overlap.
+            "finishedAt": (finished or start + timedelta(seconds=total_seconds)).isoformat(),
         },
         "scenarios": scenarios,
     }

@@ -95,7 +95,8 @@ def test_github_actions_receives_a_workflow_dispatch(client, failing_run, receiv
         github_workflow="rerun.yml", github_token_env="TEST_GH_TOKEN",
     )  # fmt: skip
     purge_queue()
-    worker = Worker(TEST_GH_TOKEN="ghp-from-env", GITHUB_API_URL=github.url)
+    worker = Worker(TEST_GH_TOKEN="ghp-from-env", RERUN_GITHUB_TOKEN_ENVS="TEST_GH_TOKEN",
+                    GITHUB_API_URL=github.url)  # fmt: skip
     client.force_login(user)
     try:
         click(client, run, "gh-click", scenario="BID-002", ref="branch")
@@ -264,6 +265,7 @@ def test_the_local_command_runs_a_tiny_real_suite_and_ingests_its_report(failing
     rerun = Rerun.objects.get()
     assert rerun.exit_code == 0
     assert "2 passed, 0 failed" in rerun.output_tail
+    assert "worker secrets visible: False" in rerun.output_tail
     assert rerun.report_run.passed_count == 2
     assert rerun.report_run.rerun_of == run
 

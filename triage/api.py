@@ -192,12 +192,15 @@ def run_report_receive(request: HttpRequest, slug: str) -> JsonResponse:
     REPORTS.labels("accepted" if outcome.created else "replayed", "").inc()
     if outcome.created:
         INGEST_SECONDS.observe(time.perf_counter() - started)
+        # Each step on its own: the run is stored, and the sweep catches up on what fails.
         try:
             defects_record_run(run=outcome.run)
+        except Exception:
+            logger.exception("grouping the failures of run %s failed", outcome.run.pk)
+        try:
             reruns_attach_report(run=outcome.run)
         except Exception:
-            # The run is stored; the periodic sweep groups its failures later.
-            logger.exception("grouping the failures of run %s failed", outcome.run.pk)
+            logger.exception("attaching run %s to its rerun failed", outcome.run.pk)
     return JsonResponse(
         _run_summary(request, outcome.run, created=outcome.created),
         status=201 if outcome.created else 200,

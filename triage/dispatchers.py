@@ -5,6 +5,7 @@ import hmac
 import json
 import os
 import re
+import signal
 import subprocess
 import urllib.error
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from triage import outbound
 from triage.models import Dispatcher, Rerun
 
 HTTP_TIMEOUT_SECONDS = 15
+COMMAND_ENV_PASSED = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
 OUTPUT_TAIL_CHARS = 4000
 # The shape of a scenario id, checked before an id goes anywhere near a command line.
 SCENARIO_ID = re.compile(r"[A-Za-z][A-Za-z0-9]{0,31}[-_][0-9]{1,9}")
@@ -61,9 +63,9 @@ def callback_url(rerun: Rerun) -> str:
 
 
 def _github(dispatcher: Dispatcher, rerun: Rerun) -> Dispatched:
-    token = secret_decrypt(dispatcher.github_token_encrypted) or os.environ.get(
-        dispatcher.github_token_env or "-", ""
-    )
+    token = secret_decrypt(dispatcher.github_token_encrypted)
+    if not token and dispatcher.github_token_env in settings.RERUN_GITHUB_TOKEN_ENVS:
+        token = os.environ.get(dispatcher.github_token_env, "")
     if not (dispatcher.github_repository and dispatcher.github_workflow and token):
         raise DispatchRefused("the GitHub dispatcher needs a repository, a workflow and a token")
     url = (
@@ -74,7 +76,8 @@ def _github(dispatcher: Dispatcher, rerun: Rerun) -> Dispatched:
     body = {
         "ref": rerun.branch or "main",
         "inputs": {
-            "scenario_ids": ",".join(rerun.scenario_keys),
+            # "|" because runners filter by a name pattern: `vitest -t "BID-001|BID-002"`.
+            "scenario_ids": "|".join(rerun.scenario_keys),
             "commit": rerun.commit if rerun.ref_kind == Rerun.Ref.COMMIT else "",
             "rerun_token": rerun.token,
         },
@@ -147,28 +150,39 @@ def _command(dispatcher: Dispatcher, rerun: Rerun) -> Dispatched:
     cwd = Path(spec.get("cwd") or ".")
     report_path = cwd / spec.get("report", "report.json")
     report_path.unlink(missing_ok=True)
-    env = {
-        **os.environ,
-        "TRIAGE_RERUN_TOKEN": rerun.token,
-        "TRIAGE_RERUN_OF": rerun.source_run.external_id,
-        "TRIAGE_COMMIT": rerun.commit,
-    }
+    # The suite runs the project's own test code: it gets a plain environment, not the
+    # worker's (which holds SECRET_KEY, DATABASE_URL and tokens), plus what the operator set.
+    env = {name: os.environ[name] for name in COMMAND_ENV_PASSED if name in os.environ}
+    env.update({str(k): str(v) for k, v in (spec.get("env") or {}).items()})
+    env.update(
+        TRIAGE_RERUN_TOKEN=rerun.token,
+        TRIAGE_RERUN_OF=rerun.source_run.external_id,
+        TRIAGE_COMMIT=rerun.commit,
+    )
+    timeout = int(spec.get("timeout", 600))
     try:
-        # An argv list, never a shell: nothing in an id can become another command.
-        finished = subprocess.run(  # noqa: S603
-            argv, cwd=cwd, env=env, capture_output=True, text=True,
-            timeout=int(spec.get("timeout", 600)), check=False,
+        # An argv list, never a shell: nothing in an id can become another command. Its own
+        # session, so a timeout ends every process it started, not just the first.
+        process = subprocess.Popen(  # noqa: S603
+            argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, start_new_session=True,
         )  # fmt: skip
-    except subprocess.TimeoutExpired as exc:
-        tail = ((exc.stdout or "") + (exc.stderr or ""))[-OUTPUT_TAIL_CHARS:]
-        return Dispatched(exit_code=-1, output_tail=f"{tail}\n(timed out)")
     except OSError as exc:
         raise DispatchRefused(f"the rerun command could not start: {exc}") from None
-    output = (finished.stdout or "") + (finished.stderr or "")
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+        return Dispatched(
+            exit_code=-1, output_tail=f"{(output or '')[-OUTPUT_TAIL_CHARS:]}\n(timed out)"
+        )
+    finished = process
     report = report_path.read_bytes() if report_path.exists() else None
     return Dispatched(
-        exit_code=finished.returncode, output_tail=output[-OUTPUT_TAIL_CHARS:], report=report
-    )
+        exit_code=finished.returncode, output_tail=(output or "")[-OUTPUT_TAIL_CHARS:],
+        report=report,
+    )  # fmt: skip
 
 
 DISPATCHERS = {

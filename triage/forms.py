@@ -154,6 +154,14 @@ class DispatcherForm(forms.ModelForm):
     def clean_webhook_url(self) -> str:
         return _allowed_url(self.cleaned_data.get("webhook_url") or "")
 
+    def clean_github_token_env(self) -> str:
+        value = self.cleaned_data["github_token_env"].strip()
+        if value and value not in settings.RERUN_GITHUB_TOKEN_ENVS:
+            raise forms.ValidationError(
+                "the server does not offer that variable (RERUN_GITHUB_TOKEN_ENVS)"
+            )
+        return value
+
     def clean_github_workflow(self) -> str:
         value = self.cleaned_data["github_workflow"].strip()
         if value and not re.fullmatch(r"[\w.-]+", value):

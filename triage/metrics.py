@@ -51,7 +51,7 @@ class DatabaseCollector:
 
 def metrics_text() -> bytes:
     registry = CollectorRegistry()
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if os.path.isdir(os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")):
         MultiProcessCollector(registry)
         registry.register(DatabaseCollector())
         return generate_latest(registry)

@@ -1,6 +1,7 @@
 """One structured log line per request and per Celery task."""
 
 import logging
+import re
 import time
 from collections.abc import Callable
 
@@ -8,6 +9,8 @@ from celery.signals import task_postrun, task_prerun
 from django.http import HttpRequest, HttpResponse
 
 request_logger = logging.getLogger("triage.request")
+# A rerun's token is the credential of its callback URL: it never goes to a log.
+_RERUN_TOKEN = re.compile(r"(/api/v1/reruns/)[^/]+")
 task_logger = logging.getLogger("triage.task")
 _task_started: dict[str, float] = {}
 
@@ -20,14 +23,15 @@ class RequestLogMiddleware:
         started = time.perf_counter()
         response = self.get_response(request)
         user = getattr(request, "user", None)
+        path = _RERUN_TOKEN.sub(r"\1[token]", request.path)
         request_logger.info(
             "%s %s %s",
             request.method,
-            request.path,
+            path,
             response.status_code,
             extra={
                 "method": request.method,
-                "path": request.path,
+                "path": path,
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                 "user": user.get_username() if user and user.is_authenticated else None,

@@ -90,7 +90,10 @@ def rerun_request(
             transaction.on_commit(lambda: _queue(rerun.pk))
     except IntegrityError:
         # A double click raced this one and won: same key, same row.
-        return Rerun.objects.get(idempotency_key=idempotency_key)
+        already = Rerun.objects.filter(idempotency_key=idempotency_key, project=project).first()
+        if already is None:
+            raise RerunRefused("that request key was used elsewhere; reload the page") from None
+        return already
     return rerun
 
 
@@ -104,10 +107,20 @@ def rerun_cancel(*, rerun: Rerun, user: AbstractBaseUser) -> bool:
     return bool(cancelled)
 
 
+def _lease_seconds(rerun_id: int) -> int:
+    """A local command may run for its whole timeout: the lease must outlast it."""
+    lease = settings.RERUN_DISPATCH_LEASE_SECONDS
+    dispatcher = Dispatcher.objects.filter(project__reruns=rerun_id).first()
+    if dispatcher and dispatcher.kind == Dispatcher.Kind.COMMAND:
+        spec = settings.RERUN_COMMANDS.get(dispatcher.command_name) or {}
+        lease = max(lease, int(spec.get("timeout", 600)) + 60)
+    return lease
+
+
 def _claim(rerun_id: int, now: datetime) -> Rerun | None:
     # The conditional update is the lock: a second worker, a retried or redelivered task
     # finds nothing to claim, unless the claimer died and its lease ran out.
-    lease = now + timedelta(seconds=settings.RERUN_DISPATCH_LEASE_SECONDS)
+    lease = now + timedelta(seconds=_lease_seconds(rerun_id))
     claimed = Rerun.objects.filter(
         Q(state=Rerun.State.REQUESTED) | Q(state=Rerun.State.DISPATCHING, lease_until__lt=now),
         pk=rerun_id,
@@ -146,7 +159,10 @@ def rerun_dispatch(rerun_id: int) -> str:
         )
         _event(rerun.defect, None, Rerun.State.ERROR, f"rerun {rerun.pk} refused: {exc}")
         return "refused"
-    Rerun.objects.filter(pk=rerun.pk, state=Rerun.State.DISPATCHING).update(
+    # Only the holder of this claim (its attempt number) records the outcome.
+    Rerun.objects.filter(
+        pk=rerun.pk, state=Rerun.State.DISPATCHING, attempts=rerun.attempts
+    ).update(
         state=Rerun.State.DISPATCHED,
         dispatched_at=timezone.now(),
         ci_url=sent.ci_url,
@@ -191,23 +207,29 @@ def reruns_attach_report(*, run: Run, fallback: Rerun | None = None) -> Rerun | 
     if run.rerun_token:
         rerun = Rerun.objects.filter(project_id=run.project_id, token=run.rerun_token).first()
     if rerun is None and run.rerun_of_external_id:
+        # Without a token, the oldest rerun of that run already handed to CI is the likeliest
+        # sender; a rerun still waiting to be sent cannot have reported.
         rerun = (
             Rerun.objects.filter(
                 project_id=run.project_id,
                 source_run__external_id=run.rerun_of_external_id,
                 report_run__isnull=True,
+                state__in=[Rerun.State.DISPATCHED, Rerun.State.RUNNING],
             )
-            .exclude(state__in=[Rerun.State.CANCELLED])
-            .order_by("-created_at")
+            .order_by("dispatched_at", "pk")
             .first()
         )
     rerun = rerun or fallback
     if rerun is None or rerun.report_run_id:
         return None
     state = _outcome_state(run)
-    Rerun.objects.filter(pk=rerun.pk).update(
-        report_run=run, state=state, finished_at=timezone.now()
-    )
+    attached = Rerun.objects.filter(
+        pk=rerun.pk,
+        report_run__isnull=True,
+        state__in=[*Rerun.ACTIVE, Rerun.State.TIMED_OUT, Rerun.State.ERROR],
+    ).update(report_run=run, state=state, finished_at=timezone.now())
+    if not attached:
+        return None
     note = ""
     if state == Rerun.State.PASSED and run.commit and run.commit == rerun.source_run.commit:
         # "Rerun until green" is not a fix: the defect stays as it is.

@@ -252,6 +252,8 @@ RERUN_MAX_DISPATCH_ATTEMPTS = env_int("RERUN_MAX_DISPATCH_ATTEMPTS", 6)
 # not run programs on the worker host). JSON: {"name": {"argv": [...], "cwd": "...",
 # "timeout": 600, "report": "relative/path/report.json"}}; "{scenarioIds}" in argv is replaced
 # by the checked ids joined with "|".
+# Environment variables a project admin may name as the source of a GitHub token.
+RERUN_GITHUB_TOKEN_ENVS = env_list("RERUN_GITHUB_TOKEN_ENVS", "")
 try:
     RERUN_COMMANDS = json.loads(env_str("RERUN_COMMANDS", "{}"))
 except ValueError as exc:

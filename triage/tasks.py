@@ -11,9 +11,9 @@ from runs.models import Run
 from triage.defects import defects_record_run
 from triage.dispatchers import TransientDispatchError
 from triage.escalation import defects_escalate_unclassified, mutes_expire
-from triage.models import Notification, TriagedRun
+from triage.models import Notification, Rerun, TriagedRun
 from triage.notify import deliver
-from triage.reruns import rerun_dispatch, reruns_sweep, reruns_time_out
+from triage.reruns import rerun_dispatch, reruns_attach_report, reruns_sweep, reruns_time_out
 
 MAX_SEND_ATTEMPTS = 6
 logger = logging.getLogger(__name__)
@@ -77,6 +77,16 @@ def sweep() -> dict[str, int]:
         except Exception:
             # One run that cannot be grouped must not stop the rest of the sweep.
             logger.exception("grouping the failures of run %s failed", run_id)
+    # Rerun reports whose attaching failed: recent runs that say which rerun they answer.
+    for run in (
+        Run.objects.filter(received_at__gte=stale - timedelta(days=2))
+        .exclude(rerun_token="", rerun_of_external_id="")
+        .exclude(pk__in=Rerun.objects.exclude(report_run=None).values("report_run_id"))[:200]
+    ):
+        try:
+            reruns_attach_report(run=run)
+        except Exception:
+            logger.exception("attaching run %s to its rerun failed", run.pk)
     # A row claimed by a worker that died mid-send goes back to pending.
     Notification.objects.filter(status=Notification.Status.SENDING, claimed_at__lte=stale).update(
         status=Notification.Status.PENDING

@@ -21,3 +21,21 @@ document.addEventListener("click", function (event) {
   document.body.removeChild(field);
   done();
 });
+
+// Rerun forms: one request key per deliberate click. A double click (or a retry within two
+// seconds) repeats the key, so the server stores one rerun; a later click is a new request.
+function requestKey() {
+  if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+  return Date.now().toString(36) + Math.random().toString(36).slice(2);
+}
+document.addEventListener("htmx:configRequest", function (event) {
+  var form = event.detail.elt.closest && event.detail.elt.closest("form[data-request-key]");
+  if (!form) return;
+  if (!form.dataset.pendingKey) form.dataset.pendingKey = requestKey();
+  event.detail.parameters.key = form.dataset.pendingKey;
+});
+document.addEventListener("htmx:afterRequest", function (event) {
+  var form = event.detail.elt.closest && event.detail.elt.closest("form[data-request-key]");
+  if (!form) return;
+  setTimeout(function () { delete form.dataset.pendingKey; }, 2000);
+});
