@@ -1,0 +1,260 @@
+"""Load: concurrent CI clients posting reports to gunicorn (2 workers) on 127.0.0.1 for 60 s.
+
+Each report has 200 scenarios, 10% failing with evidence rows; some clients re-post a report
+they already sent (as a CI retry would). Afterwards the database is checked: every report
+answered 2xx is stored exactly once with all its rows, and none answered otherwise exists.
+With --restart-postgres the run uses a throwaway PostgreSQL cluster of its own (pg_ctl, another
+port) and restarts it in the middle: answers during the outage must be 503 with Retry-After.
+Last line: `<n> reports/s; p99 <ms> ms; lost <n>; duplicated <n>`.
+
+Usage: python bench/load.py [--clients 6] [--seconds 60] [--restart-postgres]
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+SCENARIOS = 200
+FAILING_EVERY = 10
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ThrowawayPostgres:
+    """A PostgreSQL cluster this script creates, restarts and removes; never the machine's."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="triage-load-pg-"))
+        shutil.chown(self.dir, "postgres")
+        self._as_postgres([str(PG_BIN / "initdb"), "-D", str(self.dir / "data"), "-A", "trust",
+                           "-U", "postgres"])  # fmt: skip
+        self.start()
+
+    def _as_postgres(self, command: list[str]) -> None:
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run(prefix + command, check=True, capture_output=True, timeout=120)
+
+    def _ctl(self, action: str) -> None:
+        self._as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(self.dir / "data"), "-w", "-m",
+                           "fast", "-l", str(self.dir / "log"), "-o",
+                           f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1",
+                           action])  # fmt: skip
+
+    def start(self) -> None:
+        self._ctl("start")
+
+    def stop(self) -> None:
+        self._ctl("stop")
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/triage_bench_load"
+
+    def remove(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def report_body(run_id: str, rng: random.Random) -> bytes:
+    scenarios = []
+    for n in range(SCENARIOS):
+        scenario = {"scenarioId": f"LOAD-{n:03d}", "status": "passed",
+                    "durationMs": rng.randint(100, 9000), "title": f"scenario {n}"}  # fmt: skip
+        if n % FAILING_EVERY == 0:
+            scenario["status"] = "failed"
+            scenario["failures"] = [{
+                "invariantId": f"TENANT-{n % 7:03d}", "organizationUnderTest": "org-a",
+                "keyEntityIds": {"orgId": "org-a", "assignmentId": f"asg-{rng.randint(1, 10**6)}"},
+                "message": "notification reached another org",
+                "evidence": [{"label": "rows", "rows": [
+                    {"id": f"n-{i}", "org_id": "org-b" if i == 4 else "org-a"} for i in range(5)]}],
+            }]  # fmt: skip
+        scenarios.append(scenario)
+    return json.dumps({
+        "run": {"id": run_id, "suite": "smoke", "branch": "main", "commit": uuid.uuid4().hex[:9],
+                "startedAt": "2026-11-20T02:00:00Z", "finishedAt": "2026-11-20T02:05:00Z"},
+        "scenarios": scenarios,
+    }).encode()  # fmt: skip
+
+
+def stored_counts(env: dict[str, str]) -> dict[str, list[int]]:
+    """run id -> [runs with that id, results, failures], read with the app's own models."""
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.db.models import Count
+
+    from runs.models import InvariantFailure, Run, ScenarioResult
+
+    def per_run(model: type) -> dict[str, int]:
+        rows = model.objects.values_list("run__external_id").annotate(count=Count("id"))
+        return dict(rows)
+
+    results, failures = per_run(ScenarioResult), per_run(InvariantFailure)
+    runs = Run.objects.values("external_id").annotate(count=Count("id"))
+    return {
+        row["external_id"]: [row["count"], results.get(row["external_id"], 0),
+                             failures.get(row["external_id"], 0)]
+        for row in runs
+    }  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=6)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--repost-share", type=float, default=0.1)
+    parser.add_argument("--restart-postgres", action="store_true")
+    args = parser.parse_args()
+
+    cluster = ThrowawayPostgres() if args.restart_postgres else None
+    database_url = (
+        cluster.url
+        if cluster
+        else os.environ.get(
+            "LOAD_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/triage_bench_load"
+        )
+    )
+    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "triage.settings",
+           "SECRET_KEY": "load-only-not-a-secret", "SECURE_SSL_REDIRECT": "false",
+           "STATIC_FROM_SOURCE": "true", "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING",
+           "DB_CONN_MAX_AGE": "60"}  # fmt: skip
+    env.pop("REDIS_URL", None)
+    python = str(Path(sys.executable))
+    setup = (
+        "import psycopg, os, urllib.parse as p\n"
+        "u = p.urlsplit(os.environ['DATABASE_URL']); name = u.path.lstrip('/')\n"
+        "assert name.startswith('triage_bench'), name\n"
+        "with psycopg.connect(u._replace(path='/postgres').geturl(), autocommit=True) as c:\n"
+        "    c.execute(f'DROP DATABASE IF EXISTS \"{name}\"')\n"
+        "    c.execute(f'CREATE DATABASE \"{name}\"')\n"
+    )  # fmt: skip
+    subprocess.run([python, "-c", setup], env=env, check=True, timeout=120)
+    subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True,
+                   timeout=300)  # fmt: skip
+    created = subprocess.run([python, "manage.py", "createproject", "load"], cwd=ROOT, env=env,
+                             check=True, capture_output=True, text=True, timeout=120)  # fmt: skip
+    token = created.stdout.strip().splitlines()[-1]
+    port = free_port()
+    server = subprocess.Popen(
+        [str(Path(python).parent / "gunicorn"), "triage.wsgi", "--bind", f"127.0.0.1:{port}",
+         "--workers", "2", "--timeout", "60", "--log-level", "warning"],
+        cwd=ROOT, env=env, start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/api/v1/projects/load/runs"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.2)
+
+    answers: list[tuple[str, int, float]] = []
+    unavailable: list[tuple[int, str | None]] = []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + args.seconds
+
+    def client(number: int) -> None:
+        rng = random.Random(number)
+        sent: list[tuple[str, bytes]] = []
+        while time.monotonic() < stop_at:
+            if sent and rng.random() < args.repost_share:
+                run_id, body = rng.choice(sent)
+            else:
+                run_id = f"load-{number}-{uuid.uuid4().hex[:12]}"
+                body = report_body(run_id, rng)
+                sent.append((run_id, body))
+            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+            request = urllib.request.Request(url, data=body, method="POST", headers=headers)
+            began = time.perf_counter()
+            try:
+                with urllib.request.urlopen(request, timeout=60) as response:
+                    status = response.status
+            except urllib.error.HTTPError as error:
+                status = error.code
+                if status == 503:
+                    with lock:
+                        unavailable.append((status, error.headers.get("Retry-After")))
+            except OSError:
+                status = 0
+            with lock:
+                answers.append((run_id, status, (time.perf_counter() - began) * 1000))
+
+    def outage() -> None:
+        time.sleep(args.seconds / 3)
+        cluster.stop()
+        time.sleep(min(5.0, args.seconds / 6))
+        cluster.start()
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(args.clients)]
+    if cluster:
+        threads.append(threading.Thread(target=outage))
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    os.killpg(server.pid, signal.SIGTERM)
+    server.wait(timeout=60)
+
+    ok = {run_id for run_id, status, _ in answers if 200 <= status < 300}
+    refused = {run_id for run_id, status, _ in answers if not 200 <= status < 300} - ok
+    stored = stored_counts(env)
+    if cluster:
+        cluster.remove()
+    expected_failures = SCENARIOS // FAILING_EVERY
+    lost = sum(
+        1 for run_id in ok if stored.get(run_id, [0, 0, 0])[1:] != [SCENARIOS, expected_failures]
+    )
+    duplicated = sum(1 for counts in stored.values() if counts[0] > 1)
+    stored_unanswered = sum(1 for run_id in refused if run_id in stored)
+    latencies = sorted(ms for _, status, ms in answers if 200 <= status < 300)
+    statuses: dict[int, int] = {}
+    for _, status, _ in answers:
+        statuses[status] = statuses.get(status, 0) + 1
+
+    def pct(share: float) -> float:
+        return latencies[min(len(latencies) - 1, int(share * len(latencies)))] if latencies else 0
+
+    by_status = dict(sorted(statuses.items()))
+    print(f"clients {args.clients}, {elapsed:.0f} s, answers by status {by_status}")
+    print(f"latency p50 {statistics.median(latencies) if latencies else 0:.0f} ms, "
+          f"p95 {pct(0.95):.0f} ms, p99 {pct(0.99):.0f} ms")  # fmt: skip
+    if cluster:
+        retry_after = sum(1 for _, header in unavailable if header)
+        print(f"during the outage: {len(unavailable)} answers were 503, {retry_after} with "
+              f"Retry-After; {statuses.get(500, 0)} were 500")  # fmt: skip
+    print(f"refused or unanswered but stored anyway: {stored_unanswered}")
+    print(f"{len(ok) / elapsed:.1f} reports/s; p99 {pct(0.99):.0f} ms; lost {lost}; "
+          f"duplicated {duplicated}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
