@@ -1,11 +1,14 @@
 """Headers and login throttling that Django does not set on its own."""
 
+import logging
 from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
+
+logger = logging.getLogger(__name__)
 
 # Only our own files: no inline script or style, no other origin, no framing.
 CONTENT_SECURITY_POLICY = (
@@ -25,6 +28,15 @@ class ContentSecurityPolicyMiddleware:
         return response
 
 
+def _failures(key: str) -> int:
+    # With the cache (Redis) down people can still log in; throttling resumes when it is back.
+    try:
+        return int(cache.get(key, 0))
+    except Exception:
+        logger.warning("login throttling is off: the cache is unavailable", exc_info=True)
+        return 0
+
+
 def _throttle_key(request: HttpRequest) -> str:
     username = (request.POST.get("username") or "").lower()[:150]
     return f"login-failures:{request.META.get('REMOTE_ADDR', '')}:{username}"
@@ -38,7 +50,7 @@ class ThrottledLoginView(auth_views.LoginView):
 
     def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
         key = _throttle_key(request)
-        if cache.get(key, 0) >= settings.LOGIN_FAILURE_LIMIT:
+        if _failures(key) >= settings.LOGIN_FAILURE_LIMIT:
             response = self.render_to_response(
                 self.get_context_data(form=self.get_form(), throttled=True), status=429
             )
@@ -48,13 +60,18 @@ class ThrottledLoginView(auth_views.LoginView):
 
     def form_invalid(self, form: object) -> HttpResponse:
         key = _throttle_key(self.request)
-        cache.add(key, 0, settings.LOGIN_LOCKOUT_SECONDS)
         try:
+            cache.add(key, 0, settings.LOGIN_LOCKOUT_SECONDS)
             cache.incr(key)
         except ValueError:
             cache.set(key, 1, settings.LOGIN_LOCKOUT_SECONDS)
+        except Exception:
+            logger.warning("login throttling is off: the cache is unavailable", exc_info=True)
         return super().form_invalid(form)
 
     def form_valid(self, form: object) -> HttpResponse:
-        cache.delete(_throttle_key(self.request))
+        try:
+            cache.delete(_throttle_key(self.request))
+        except Exception:
+            logger.warning("login throttling is off: the cache is unavailable", exc_info=True)
         return super().form_valid(form)
