@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 BIN=${VENV_BIN:-.venv/bin}
 export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/triage}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/15}
+# The cache gets a Redis database of its own: tests empty it, which must not touch the broker.
+export CACHE_URL=${CACHE_URL:-redis://127.0.0.1:6379/13}
 export CHROMIUM_PATH=${CHROMIUM_PATH:-/usr/bin/chromium}
 # Production settings otherwise (DEBUG off), but the test servers speak plain HTTP on loopback.
 export DEBUG=false SECURE_SSL_REDIRECT=false SECURE_COOKIES=false STATIC_FROM_SOURCE=true

@@ -5,6 +5,17 @@ import pytest
 from tests.builders import a_project
 
 
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with no login failures or other cached state of an earlier test."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    if settings.CACHE_URL and settings.CACHE_URL == settings.REDIS_URL:
+        pytest.fail("CACHE_URL must not be the broker's Redis database: tests empty the cache")
+    cache.clear()
+
+
 @pytest.fixture
 def project_and_token(db):
     return a_project("dispatch", "Dispatch")
