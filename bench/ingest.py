@@ -12,35 +12,16 @@ The database is created if missing and its run tables are emptied first.
 import json
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
-from urllib.parse import urlparse
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/triage_bench")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "triage.settings")
-os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
+from benchenv import configure, ensure_database, next_ids
 
-import psycopg
+configure("triage_bench")
 
 SCENARIOS = 10_000
 FAILURES = 500
 EVIDENCE_ROWS = 5
 REPEATS = 3
-
-
-def ensure_database(url: str) -> None:
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    # This script empties its database: never let it near one that is not a bench database.
-    if not name.startswith("triage_bench"):
-        raise SystemExit(f"refusing to use database {name!r}: its name must start triage_bench")
-    admin = parsed._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def build_report(run_id: str) -> bytes:
@@ -128,8 +109,9 @@ def time_copy(body: bytes, slug: str) -> float:
             "INSERT INTO runs_run (project_id, suite_id, external_id, ci_url, branch, commit, "
             "trigger, started_at, finished_at, duration_ms, rerun_of_external_id, status, "
             "passed_count, failed_count, skipped_count, error_count, diagnostics_gap_count, "
-            "content_sha256, received_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 0, '', "
-            "'failed', 0, 0, 0, 0, 0, '', now()) RETURNING id",
+            "content_sha256, received_at, rerun_token) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 0, '', "
+            "'failed', 0, 0, 0, 0, 0, '', now(), '') RETURNING id",
             [
                 project.pk,
                 suite.pk,
@@ -199,14 +181,6 @@ def time_copy(body: bytes, slug: str) -> float:
                 for name, value in f["keyEntityIds"].items():
                     copy.write_row((project.pk, fid, name, str(value), run["startedAt"]))
     return time.perf_counter() - started
-
-
-def next_ids(cursor, table: str, count: int) -> list[int]:
-    rows = cursor.execute(
-        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-        [table, count],
-    ).fetchall()
-    return [row[0] for row in rows]
 
 
 def time_naive(body: bytes, slug: str) -> float:

@@ -13,20 +13,12 @@ import json
 import os
 import random
 import statistics
-import sys
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from urllib.parse import urlparse
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/triage_bench_pages")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "triage.settings")
-os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
-os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
-os.environ.setdefault("STATIC_FROM_SOURCE", "true")
+from benchenv import configure, ensure_database, next_ids
 
-import psycopg
+configure("triage_bench_pages")
 
 RUNS = 2000
 RESULTS_PER_RUN = 2000
@@ -35,25 +27,6 @@ FAILURE_RATE = 0.01
 REQUESTS = 20
 AREAS = ("SCH", "BID", "NOS", "HLT", "API", "UI", "ADV")
 INVARIANTS = ("TENANT", "IDEMP", "NOTIF", "ASSIGN", "STATE")
-
-
-def ensure_database(url: str) -> None:
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    # This script empties its database: never let it near one that is not a bench database.
-    if not name.startswith("triage_bench"):
-        raise SystemExit(f"refusing to use database {name!r}: its name must start triage_bench")
-    with psycopg.connect(parsed._replace(path="/postgres").geturl(), autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def next_ids(cursor, table: str, count: int) -> list[int]:
-    rows = cursor.execute(
-        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-        [table, count],
-    ).fetchall()
-    return [row[0] for row in rows]
 
 
 def load_history() -> None:
@@ -154,7 +127,7 @@ def load_history() -> None:
                 "COPY runs_run (id, project_id, suite_id, external_id, ci_url, branch, commit, "
                 "trigger, started_at, finished_at, duration_ms, rerun_of_external_id, status, "
                 "passed_count, failed_count, skipped_count, error_count, diagnostics_gap_count, "
-                "content_sha256, received_at) FROM STDIN"
+                "content_sha256, received_at, rerun_token) FROM STDIN"
             ) as copy:
                 for run_id, suite, start, branch, commit in runs:
                     minutes = rng.uniform(28, 37) if suite == "full" else rng.uniform(7, 12)
@@ -181,6 +154,7 @@ def load_history() -> None:
                             0,
                             "",
                             start,
+                            "",
                         )
                     )
             failure_ids = next_ids(cursor, "runs_invariantfailure", len(failures))

@@ -16,33 +16,21 @@ import sys
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/triage_bench_rerun")
-os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
-os.environ.setdefault("CELERY_QUEUE", "triage-bench")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "triage.settings")
-os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
-os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
-os.environ.setdefault("STATIC_FROM_SOURCE", "true")
-os.environ.setdefault("OUTBOUND_ALLOW_PRIVATE_NETWORKS", "true")
 
-import psycopg
+
+from benchenv import configure, ensure_database
+
+configure(
+    "triage_bench_rerun",
+    REDIS_URL="redis://127.0.0.1:6379/14",
+    CELERY_QUEUE="triage-bench",
+    OUTBOUND_ALLOW_PRIVATE_NETWORKS="true",
+    OUTBOUND_ALLOWED_HOSTS="127.0.0.1",
+)
 
 RERUNS = 50
-
-
-def ensure_database(url: str) -> None:
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    # This script empties its database: never let it near one that is not a bench database.
-    if not name.startswith("triage_bench"):
-        raise SystemExit(f"refusing to use database {name!r}: its name must start triage_bench")
-    with psycopg.connect(parsed._replace(path="/postgres").geturl(), autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def percentile(values: list[float], share: float) -> float:
