@@ -137,13 +137,15 @@ class FailureReport(ReportModel):
     ) = Field(
         None, description="The invariant that broke, e.g. TENANT-004; missing is a harness gap."
     )
-    organization_under_test: ShortText | None = None
+    organization_under_test: ShortText | None = Field(
+        None, description="The organization the scenario acted as, e.g. org-a."
+    )
     key_entity_ids: Annotated[dict[EntityIdName, EntityIdValue], Field(max_length=200)] = Field(
         default_factory=dict
     )
-    message: LongText = ""
-    expected: LongText = ""
-    observed: LongText = ""
+    message: LongText = Field("", description="What went wrong, in a sentence.")
+    expected: LongText = Field("", description="Text, or any JSON value shown as JSON.")
+    observed: LongText = Field("", description="Text, or any JSON value shown as JSON.")
     evidence: Annotated[list[EvidenceTable], Field(max_length=200)] = Field(default_factory=list)
     artifacts: Annotated[list[_text(2000)], Field(max_length=1000)] = Field(default_factory=list)
 
@@ -172,9 +174,9 @@ class ScenarioReport(ReportModel):
     scenario_id: ScenarioKey = Field(description="Stable scenario id, e.g. BID-001.")
     title: LongText = ""
     status: Literal["passed", "failed", "skipped", "error"]
-    duration_ms: int | None = Field(None, ge=0, le=2**53)
+    duration_ms: int | None = Field(None, ge=0, le=2**53, description="Milliseconds.")
     file: _text(2000) = ""
-    attempt: int = Field(1, ge=1, le=10_000)
+    attempt: int = Field(1, ge=1, le=10_000, description="1, or 2+ for a retry in the same run.")
     failures: Annotated[list[FailureReport], Field(max_length=1000)] = Field(default_factory=list)
 
 
@@ -185,9 +187,13 @@ class RunInfo(ReportModel):
     branch: ShortText = ""
     commit: _text(64) = ""
     trigger: _text(64) = ""
-    started_at: Annotated[AwareDatetime, AfterValidator(_utc_instant)]
-    finished_at: Annotated[AwareDatetime, AfterValidator(_utc_instant)]
-    rerun_of: Identifier | None = None
+    started_at: Annotated[AwareDatetime, AfterValidator(_utc_instant)] = Field(
+        description="ISO 8601 with a time zone."
+    )
+    finished_at: Annotated[AwareDatetime, AfterValidator(_utc_instant)] = Field(
+        description="ISO 8601 with a time zone; not before startedAt."
+    )
+    rerun_of: Identifier | None = Field(None, description="The run id this run reruns.")
     rerun_token: Identifier | None = Field(
         None, description="The token Triage passed to CI when it asked for this rerun."
     )
