@@ -78,7 +78,10 @@ def post_report(
         if secret:
             # Signed anew on every try: the timestamp must be fresh.
             stamp = str(int(time.time()))
-            mac = hmac.new(secret.encode(), stamp.encode() + b"." + data, hashlib.sha256)
+            parts = urllib.parse.urlsplit(url)
+            target = parts.path + (f"?{parts.query}" if parts.query else "")
+            signed = stamp.encode() + b"." + target.encode() + b"." + data
+            mac = hmac.new(secret.encode(), signed, hashlib.sha256)
             headers["X-Triage-Timestamp"] = stamp
             headers["X-Triage-Signature"] = "sha256=" + mac.hexdigest()
         request = urllib.request.Request(url, data=data, method="POST", headers=headers)

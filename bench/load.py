@@ -13,12 +13,12 @@ Usage: python bench/load.py [--clients 6] [--seconds 60] [--restart-postgres]
 import argparse
 import contextlib
 import json
+import math
 import os
 import random
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 SCENARIOS = 200
 FAILING_EVERY = 10
+ENTITY_IDS = 2  # per failure: orgId and assignmentId
 
 
 def free_port() -> int:
@@ -101,7 +102,7 @@ def report_body(run_id: str, rng: random.Random) -> bytes:
 
 
 def stored_counts(env: dict[str, str]) -> dict[str, list[int]]:
-    """run id -> [runs with that id, results, failures], read with the app's own models."""
+    """run id -> [runs, results, failures, key entity ids], read with the app's own models."""
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
     import django
@@ -109,17 +110,18 @@ def stored_counts(env: dict[str, str]) -> dict[str, list[int]]:
     django.setup()
     from django.db.models import Count
 
-    from runs.models import InvariantFailure, Run, ScenarioResult
+    from runs.models import FailureEntity, InvariantFailure, Run, ScenarioResult
 
-    def per_run(model: type) -> dict[str, int]:
-        rows = model.objects.values_list("run__external_id").annotate(count=Count("id"))
-        return dict(rows)
+    def per_run(model: type, path: str = "run__external_id") -> dict[str, int]:
+        return dict(model.objects.values_list(path).annotate(count=Count("id")))
 
     results, failures = per_run(ScenarioResult), per_run(InvariantFailure)
+    entities = per_run(FailureEntity, "failure__run__external_id")
     runs = Run.objects.values("external_id").annotate(count=Count("id"))
     return {
         row["external_id"]: [row["count"], results.get(row["external_id"], 0),
-                             failures.get(row["external_id"], 0)]
+                             failures.get(row["external_id"], 0),
+                             entities.get(row["external_id"], 0)]
         for row in runs
     }  # fmt: skip
 
@@ -225,34 +227,52 @@ def main() -> None:
     server.wait(timeout=60)
 
     ok = {run_id for run_id, status, _ in answers if 200 <= status < 300}
-    refused = {run_id for run_id, status, _ in answers if not 200 <= status < 300} - ok
+    refused = {run_id for run_id, status, _ in answers if status >= 400} - ok
+    unanswered = {run_id for run_id, status, _ in answers if status == 0} - ok - refused
     stored = stored_counts(env)
     if cluster:
         cluster.remove()
-    expected_failures = SCENARIOS // FAILING_EVERY
+    failing = SCENARIOS // FAILING_EVERY
+    expected = [1, SCENARIOS, failing, failing * ENTITY_IDS]
+    # Lost: answered 2xx but missing or short of rows. Duplicated: more rows than one report
+    # has (the unique run id already makes a second run row impossible).
     lost = sum(
-        1 for run_id in ok if stored.get(run_id, [0, 0, 0])[1:] != [SCENARIOS, expected_failures]
+        1
+        for run_id in ok
+        if any(
+            got < want for got, want in zip(stored.get(run_id, [0, 0, 0, 0]), expected, strict=True)
+        )
     )
-    duplicated = sum(1 for counts in stored.values() if counts[0] > 1)
-    stored_unanswered = sum(1 for run_id in refused if run_id in stored)
-    latencies = sorted(ms for _, status, ms in answers if 200 <= status < 300)
+    duplicated = sum(1 for counts in stored.values() if any(
+        got > want for got, want in zip(counts, expected, strict=True)))  # fmt: skip
+    stored_refused = sum(1 for run_id in refused if run_id in stored)
+    stored_unanswered = sum(1 for run_id in unanswered if run_id in stored)
+    # Every answer counts toward latency, errors included; a request with no answer took
+    # at least its timeout.
+    latencies = sorted(ms for _, status, ms in answers)
     statuses: dict[int, int] = {}
     for _, status, _ in answers:
         statuses[status] = statuses.get(status, 0) + 1
+    accepted = sum(count for status, count in statuses.items() if 200 <= status < 300)
 
     def pct(share: float) -> float:
-        return latencies[min(len(latencies) - 1, int(share * len(latencies)))] if latencies else 0
+        """Nearest-rank percentile."""
+        if not latencies:
+            return 0.0
+        return latencies[max(0, math.ceil(share * len(latencies)) - 1)]
 
     by_status = dict(sorted(statuses.items()))
-    print(f"clients {args.clients}, {elapsed:.0f} s, answers by status {by_status}")
-    print(f"latency p50 {statistics.median(latencies) if latencies else 0:.0f} ms, "
-          f"p95 {pct(0.95):.0f} ms, p99 {pct(0.99):.0f} ms")  # fmt: skip
+    print(f"clients {args.clients}, {elapsed:.0f} s, answers by status {by_status} (0: no answer)")
+    print(f"latency over all answers: p50 {pct(0.5):.0f} ms, p95 {pct(0.95):.0f} ms, "
+          f"p99 {pct(0.99):.0f} ms")  # fmt: skip
     if cluster:
         retry_after = sum(1 for _, header in unavailable if header)
+        server_errors = sum(c for status, c in statuses.items() if status >= 500 and status != 503)
         print(f"during the outage: {len(unavailable)} answers were 503, {retry_after} with "
-              f"Retry-After; {statuses.get(500, 0)} were 500")  # fmt: skip
-    print(f"refused or unanswered but stored anyway: {stored_unanswered}")
-    print(f"{len(ok) / elapsed:.1f} reports/s; p99 {pct(0.99):.0f} ms; lost {lost}; "
+              f"Retry-After; {server_errors} were other 5xx")  # fmt: skip
+    print(f"refused but stored anyway: {stored_refused}; unanswered, stored complete: "
+          f"{stored_unanswered} of {len(unanswered)}")  # fmt: skip
+    print(f"{accepted / elapsed:.1f} reports/s; p99 {pct(0.99):.0f} ms; lost {lost}; "
           f"duplicated {duplicated}")  # fmt: skip
 
 

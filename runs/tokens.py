@@ -70,13 +70,21 @@ def signing_secret_set(*, project: Project) -> str:
     return secret
 
 
-def signature_for(secret: str, timestamp: str, body: bytes) -> str:
-    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return "sha256=" + digest.hexdigest()
+def signature_for(secret: str, timestamp: str, target: str, body: bytes) -> str:
+    """HMAC-SHA256 over `<timestamp>.<path?query>.<body as sent>`: for JUnit the run id and
+    suite travel in the query, so they are signed too."""
+    message = timestamp.encode() + b"." + target.encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
 def signature_problem(
-    project: Project, *, timestamp: str, signature: str, body: bytes, now: float | None = None
+    project: Project,
+    *,
+    timestamp: str,
+    signature: str,
+    target: str,
+    body: bytes,
+    now: float | None = None,
 ) -> str | None:
     """None when the report is signed as the project requires, else what is wrong."""
     if not project.signing_secret_encrypted:
@@ -91,6 +99,8 @@ def signature_problem(
     # A captured request cannot be replayed later than the window allows.
     if abs((now or time.time()) - sent) > SIGNATURE_WINDOW_SECONDS:
         return f"the signature's timestamp is more than {SIGNATURE_WINDOW_SECONDS} s off"
-    if not secret or not hmac.compare_digest(signature, signature_for(secret, timestamp, body)):
-        return "the signature does not match the body"
+    expected = signature_for(secret, timestamp, target, body).encode()
+    given = signature.encode("utf-8", "replace")
+    if not secret or not hmac.compare_digest(given, expected):
+        return "the signature does not match the request"
     return None

@@ -34,9 +34,9 @@ def test_a_postgresql_restart_under_load_loses_nothing_and_answers_503_not_500()
         int, re.findall(r"(\d+) answers were 503, (\d+)", outage)[0]
     )
     assert answered_503 > 0 and with_retry_after == answered_503
-    assert outage.endswith("0 were 500")
+    assert outage.endswith("0 were other 5xx")
     assert re.search(r"lost 0; duplicated 0$", lines[-1]), lines[-1]
-    assert "refused or unanswered but stored anyway: 0" in lines
+    assert any(line.startswith("refused but stored anyway: 0;") for line in lines)
 
 
 def free_port() -> int:

@@ -53,18 +53,37 @@ def test_a_project_with_a_signing_secret_needs_signed_reports(client):
     now = str(int(time.time()))
 
     unsigned = send(client, token, body)
-    wrong = send(client, token, body, HTTP_X_TRIAGE_TIMESTAMP=now,
-                 HTTP_X_TRIAGE_SIGNATURE=signature_for("not-the-secret", now, body))  # fmt: skip
+    forged = signature_for("not-the-secret", now, URL, body)
+    wrong = send(client, token, body, HTTP_X_TRIAGE_TIMESTAMP=now, HTTP_X_TRIAGE_SIGNATURE=forged)
     stale_stamp = str(int(time.time()) - 3600)
     stale = send(client, token, body, HTTP_X_TRIAGE_TIMESTAMP=stale_stamp,
-                 HTTP_X_TRIAGE_SIGNATURE=signature_for(secret, stale_stamp, body))  # fmt: skip
+                 HTTP_X_TRIAGE_SIGNATURE=signature_for(secret, stale_stamp, URL, body))  # fmt: skip
     tampered = send(client, token, report_bytes(a_report("signed-2")), HTTP_X_TRIAGE_TIMESTAMP=now,
-                    HTTP_X_TRIAGE_SIGNATURE=signature_for(secret, now, body))  # fmt: skip
+                    HTTP_X_TRIAGE_SIGNATURE=signature_for(secret, now, URL, body))  # fmt: skip
     good = send(client, token, body, HTTP_X_TRIAGE_TIMESTAMP=now,
-                HTTP_X_TRIAGE_SIGNATURE=signature_for(secret, now, body))  # fmt: skip
+                HTTP_X_TRIAGE_SIGNATURE=signature_for(secret, now, URL, body))  # fmt: skip
 
     assert [r.status_code for r in (unsigned, wrong, stale, tampered)] == [401] * 4
     assert "requires" in unsigned.json()["error"]
     assert "more than 300 s" in stale.json()["error"]
     assert good.status_code == 201
     assert list(Run.objects.values_list("external_id", flat=True)) == ["signed-1"]
+
+
+def test_the_query_string_is_signed_too_so_a_junit_upload_cannot_be_renamed(client):
+    project, token = a_project()
+    secret = signing_secret_set(project=project)
+    xml = b'<testsuite name="s"><testcase name="BID-001 works"/></testsuite>'
+    now = str(int(time.time()))
+    signed_for = f"{URL}?runId=ci-1&suite=smoke"
+
+    def junit(target: str, signature: str):
+        return client.post(target, xml, content_type="application/xml",
+                           HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_X_TRIAGE_TIMESTAMP=now,
+                           HTTP_X_TRIAGE_SIGNATURE=signature)  # fmt: skip
+
+    signature = signature_for(secret, now, signed_for, xml)
+    assert junit(signed_for, signature).status_code == 201
+    assert junit(f"{URL}?runId=forged&suite=smoke&branch=release", signature).status_code == 401
+    assert list(Run.objects.values_list("external_id", flat=True)) == ["ci-1"]
+    assert junit(signed_for, "sha256=é").status_code == 401

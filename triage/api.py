@@ -171,6 +171,7 @@ def run_report_receive(request: HttpRequest, slug: str) -> JsonResponse:
             project,
             timestamp=request.headers.get("X-Triage-Timestamp", ""),
             signature=request.headers.get("X-Triage-Signature", ""),
+            target=request.get_full_path(),
             body=request.body,
         )
         if problem:

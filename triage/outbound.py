@@ -39,6 +39,10 @@ def host_allowed(host: str) -> bool:
 def check_destination(url: str) -> None:
     """Raise OutboundRefused unless `url` is http(s) to an allowed, (by default) public host."""
     parts = urllib.parse.urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        raise OutboundRefused(f"not a valid port in {url[:100]}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise OutboundRefused(f"not an http(s) URL: {url[:100]}")
     if not host_allowed(parts.hostname):
@@ -49,7 +53,7 @@ def check_destination(url: str) -> None:
     if settings.OUTBOUND_ALLOW_PRIVATE_NETWORKS:
         return
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
+        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, port or 443)}
     except OSError as exc:
         raise OutboundRefused(f"cannot resolve {parts.hostname}: {exc}") from None
     for address in addresses:

@@ -22,7 +22,8 @@ class RequestLogMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         response = self.get_response(request)
-        user = getattr(request, "user", None)
+        # Only a user already loaded: reading request.user here could hit the database again.
+        user = getattr(request, "_cached_user", None)
         path = _RERUN_TOKEN.sub(r"\1[token]", request.path)
         request_logger.info(
             "%s %s %s",

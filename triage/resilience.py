@@ -16,11 +16,19 @@ class DatabaseUnavailableMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
+        # Outermost, around everything: sessions, authentication and the view all reach the
+        # database, and whichever fails first, the answer is the same 503.
+        try:
+            return self.get_response(request)
+        except (OperationalError, InterfaceError) as exc:
+            return self._unavailable(request, exc)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not isinstance(exception, OperationalError | InterfaceError):
             return None
+        return self._unavailable(request, exception)
+
+    def _unavailable(self, request: HttpRequest, exception: Exception) -> HttpResponse:
         logger.warning("database unavailable: %s", exception.__class__.__name__)
         message = "the database is unavailable for a moment; retry shortly"
         if request.path.startswith("/api/"):

@@ -1,6 +1,8 @@
 """Headers and login throttling that Django does not set on its own."""
 
+import hashlib
 import logging
+import unicodedata
 from collections.abc import Callable
 
 from django.conf import settings
@@ -37,9 +39,24 @@ def _failures(key: str) -> int:
         return 0
 
 
+def client_address(request: HttpRequest) -> str:
+    """The client's address, read past TRUSTED_PROXY_COUNT proxies of our own."""
+    hops = settings.TRUSTED_PROXY_COUNT
+    if hops:
+        forwarded = [
+            part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+        ]
+        if len(forwarded) >= hops:
+            return forwarded[-hops]
+    return request.META.get("REMOTE_ADDR", "")
+
+
 def _throttle_key(request: HttpRequest) -> str:
-    username = (request.POST.get("username") or "").lower()[:150]
-    return f"login-failures:{request.META.get('REMOTE_ADDR', '')}:{username}"
+    # Normalised the way the login form reads names, so "dana", "Dana " and the fullwidth
+    # spelling share one counter; hashed, so any name makes a valid cache key.
+    name = unicodedata.normalize("NFKC", request.POST.get("username") or "").strip().casefold()
+    digest = hashlib.sha256(f"{client_address(request)}|{name}".encode()).hexdigest()
+    return f"login-failures:{digest}"
 
 
 class ThrottledLoginView(auth_views.LoginView):

@@ -39,3 +39,11 @@ document.addEventListener("htmx:afterRequest", function (event) {
   if (!form) return;
   setTimeout(function () { delete form.dataset.pendingKey; }, 2000);
 });
+
+// Live lists poll only while someone can see them (a filter in hx-trigger would need eval,
+// which the Content-Security-Policy forbids).
+document.addEventListener("htmx:beforeRequest", function (event) {
+  if (event.detail.elt.hasAttribute("data-poll-when-visible") && document.hidden) {
+    event.preventDefault();
+  }
+});
