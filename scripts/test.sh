@@ -27,7 +27,8 @@ fi
 "$BIN/ruff" format --check .
 "$BIN/actionlint" .github/workflows/*.yml
 "$BIN/hadolint" --failure-threshold warning Dockerfile
-"$BIN/python" manage.py makemigrations --check --dry-run
+# Against the maintenance database: the application database need not exist for this check.
+DATABASE_URL="${DATABASE_URL%/*}/postgres" "$BIN/python" manage.py makemigrations --check --dry-run
 # The deployment checklist must be clean with production settings.
 SECRET_KEY=deploy-check-$(date +%s%N)-not-a-real-secret-but-long-enough-for-the-check \
   DEBUG=false ALLOWED_HOSTS=triage.example.com SECURE_SSL_REDIRECT=true SECURE_COOKIES=true \
