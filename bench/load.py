@@ -30,7 +30,15 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+def _pg_bin() -> Path:
+    """PostgreSQL's server programs: PG_BIN, else Debian's versioned folders, newest first."""
+    if os.environ.get("PG_BIN"):
+        return Path(os.environ["PG_BIN"])
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
+    return found[-1] if found else Path("/usr/bin")
+
+
+PG_BIN = _pg_bin()
 SCENARIOS = 200
 FAILING_EVERY = 10
 ENTITY_IDS = 2  # per failure: orgId and assignmentId
