@@ -30,6 +30,8 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
 def _pg_bin() -> Path:
     """PostgreSQL's server programs: PG_BIN, else Debian's versioned folders, newest first."""
     if os.environ.get("PG_BIN"):
