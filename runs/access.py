@@ -28,6 +28,12 @@ def role_in(user: AbstractBaseUser | AnonymousUser, project: Project) -> str | N
     )
 
 
+def has_role(user: AbstractBaseUser | AnonymousUser, project: Project, role: str) -> bool:
+    """Whether the user holds `role`, or a stronger one, in the project."""
+    held = role_in(user, project)
+    return held is not None and ROLE_RANK[held] >= ROLE_RANK[role]
+
+
 def project_for_user(
     user: AbstractBaseUser | AnonymousUser, slug: str, *, role: str = Membership.Role.VIEWER
 ) -> Project:
@@ -38,7 +44,6 @@ def project_for_user(
     if role == Membership.Role.VIEWER:
         return get_object_or_404(projects_visible_to(user), slug=slug)
     project = get_object_or_404(projects_visible_to(user), slug=slug)
-    held = role_in(user, project)
-    if held is None or ROLE_RANK[held] < ROLE_RANK[role]:
+    if not has_role(user, project, role):
         raise PermissionDenied(f"this needs the {role} role in {project.slug}")
     return project

@@ -11,7 +11,7 @@ from runs.models import Run
 TREND_WINDOWS = (30, 90)
 
 
-def _fragment_requested(request: HttpRequest) -> bool:
+def fragment_requested(request: HttpRequest) -> bool:
     # A history restore after a cache miss needs the whole page, not the fragment.
     return bool(request.htmx) and not request.htmx.history_restore_request
 
@@ -27,7 +27,7 @@ def project_overview(request: HttpRequest, slug: str) -> HttpResponse:
     project = project_for_user(request.user, slug)
     days = int(request.GET["days"]) if request.GET.get("days") in ("30", "90") else 30
     template = "runs/overview.html"
-    if _fragment_requested(request):
+    if fragment_requested(request):
         template += "#overview-body"
     return render(
         request,
@@ -50,7 +50,7 @@ def run_list(request: HttpRequest, slug: str) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     template = "runs/run_list.html"
-    if _fragment_requested(request):
+    if fragment_requested(request):
         template += "#run-table"
     return render(
         request,

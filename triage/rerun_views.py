@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from runs import selectors as run_selectors
-from runs.access import project_for_user, role_in
+from runs.access import has_role, project_for_user
 from runs.models import Membership, Run, ScenarioResult, Status
 from runs.views import run_detail_context
 from triage import selectors
@@ -17,10 +17,6 @@ from triage.reruns import RerunRefused, rerun_cancel, rerun_request
 
 TRIAGER = Membership.Role.TRIAGER
 RERUNS_SHOWN = 20
-
-
-def _can_act(request: HttpRequest, project: object) -> bool:
-    return role_in(request.user, project) in (Membership.Role.TRIAGER, Membership.Role.ADMIN)
 
 
 def _run_panel(request: HttpRequest, project: object, run: Run) -> dict:
@@ -39,7 +35,7 @@ def _panel(request: HttpRequest, project: object, reruns: list[Rerun], poll_url:
         "reruns": reruns,
         "poll_url": poll_url,
         "polling": any(rerun.is_active for rerun in reruns),
-        "can_act": _can_act(request, project),
+        "can_act": has_role(request.user, project, TRIAGER),
         "has_dispatcher": Dispatcher.objects.filter(project=project).exists(),
     }
 

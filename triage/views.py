@@ -10,8 +10,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from runs.access import project_for_user, role_in
+from runs.access import has_role, project_for_user
 from runs.models import Membership
+from runs.views import fragment_requested
 from triage import selectors
 from triage.actions import ActionRefused, ChangedMeanwhile, defect_perform
 from triage.export import GitHubError, defect_report, github_issue_create
@@ -20,10 +21,6 @@ from triage.models import Defect, DefectEvent
 from triage.runbook import runbook_current, runbook_render
 
 TRIAGER = Membership.Role.TRIAGER
-
-
-def _can_act(request: HttpRequest, project: object) -> bool:
-    return role_in(request.user, project) in (Membership.Role.TRIAGER, Membership.Role.ADMIN)
 
 
 @login_required
@@ -44,13 +41,15 @@ def defect_list(request: HttpRequest, slug: str) -> HttpResponse:
     query.pop("page", None)
     return render(
         request,
-        "triage/defect_list.html#defect-table" if request.htmx else "triage/defect_list.html",
+        "triage/defect_list.html#defect-table"
+        if fragment_requested(request)
+        else "triage/defect_list.html",
         {
             "project": project,
             "form": form,
             "page": page,
             "query": query.urlencode(),
-            "can_act": _can_act(request, project),
+            "can_act": has_role(request.user, project, TRIAGER),
             "teams": project.teams.order_by("name"),
             "now": timezone.now(),
         },
@@ -107,7 +106,7 @@ def _detail_context(request: HttpRequest, project: object, defect: Defect) -> di
         "view": selectors.defect_view(defect),
         "defect": defect,
         "report": defect_report(defect, page_url=page_url),
-        "can_act": _can_act(request, project),
+        "can_act": has_role(request.user, project, TRIAGER),
         "classes": defect._meta.get_field("defect_class").choices,
         "now": timezone.now(),
     }
@@ -215,6 +214,6 @@ def runbook(request: HttpRequest, slug: str) -> HttpResponse:
             "html": html,
             "sections": sections,
             "versions": project.runbooks.order_by("-number")[:20],
-            "is_admin": role_in(request.user, project) == Membership.Role.ADMIN,
+            "is_admin": has_role(request.user, project, Membership.Role.ADMIN),
         },
     )
