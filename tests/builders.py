@@ -2,6 +2,7 @@
 
 import copy
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -123,3 +124,8 @@ def a_triaged_run(project: Project, report: dict):
     run = a_stored_run(project, report)
     defects_record_run(run=run)
     return run
+
+
+def later(minutes: int = 0) -> str:
+    """A start after "now": a run that can show a fix did not hold."""
+    return (datetime.now(UTC) + timedelta(minutes=1 + minutes)).isoformat()

@@ -1,9 +1,6 @@
 """Acting on defects through the pages: actions, conflicts, bulk, roles, runbook, export."""
 
-import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.test import override_settings
@@ -12,6 +9,7 @@ from django.utils import timezone
 from runs.models import Membership
 from runs.secrets import secret_encrypt
 from tests.builders import a_project, a_report, a_rule, a_scenario, a_team, a_triaged_run, a_user
+from tests.ci_standins import Receiver
 from triage.models import Defect, RunbookLink, TriageSettings
 from triage.runbook import runbook_publish
 
@@ -179,36 +177,20 @@ def test_copy_as_defect_follows_the_runbook_template(triager, project, leak):
         assert part in markdown, part
 
 
-class FakeGitHub(BaseHTTPRequestHandler):
-    received: list = []
-
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        FakeGitHub.received.append((self.path, self.headers["Authorization"], body))
-        self.send_response(201)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(json.dumps({"html_url": "https://github.test/acme/app/issues/7"}).encode())
-
-    def log_message(self, *args):
-        pass
-
-
 def test_create_github_issue_posts_the_report_with_the_project_token(triager, project, leak):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeGitHub)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    github = Receiver(statuses=(201,), answer={"html_url": "https://github.test/acme/app/issues/7"})
     TriageSettings.objects.create(project=project, github_repository="acme/app",
                                   github_token_encrypted=secret_encrypt("ghp-secret"))  # fmt: skip
     try:
-        with override_settings(GITHUB_API_URL=f"http://127.0.0.1:{server.server_port}"):
+        with override_settings(GITHUB_API_URL=github.url):
             response = triager.post(f"/p/dispatch/defects/{leak.pk}/github/", follow=True)
     finally:
-        server.shutdown()
+        github.close()
 
-    path, auth, body = FakeGitHub.received[-1]
-    assert path == "/repos/acme/app/issues"
-    assert auth == "Bearer ghp-secret"
-    assert body["title"].startswith("Integration failure: BID-001 / TENANT-004")
+    [delivery] = github.deliveries
+    assert delivery["path"] == "/repos/acme/app/issues"
+    assert delivery["headers"]["Authorization"] == "Bearer ghp-secret"
+    assert delivery["body"]["title"].startswith("Integration failure: BID-001 / TENANT-004")
     assert "https://github.test/acme/app/issues/7" in response.content.decode()
     assert leak.events.filter(text__contains="issues/7").exists()
 

@@ -14,20 +14,13 @@ from tests.builders import (
     a_team,
     a_triaged_run,
     a_user,
+    later,
 )
 from triage.actions import defect_resolve
 from triage.defects import defects_record_run
 from triage.escalation import defects_escalate_unclassified
 from triage.models import Defect, DefectEvent, Notification, SharedCause, TriageSettings
 from triage.routing import rules_import_codeowners
-
-
-def later(minutes: int = 0) -> str:
-    """A start after "now": a run that can show a fix did not hold."""
-    from datetime import UTC, datetime, timedelta
-
-    return (datetime.now(UTC) + timedelta(minutes=1 + minutes)).isoformat()
-
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,6 @@
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.builders import a_report, a_user, report_bytes
-from tests.http import post
+from tests.http import free_port, post
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,12 +36,6 @@ def test_a_postgresql_restart_under_load_loses_nothing_and_answers_503_not_500()
     assert outage.endswith("0 were other 5xx")
     assert re.search(r"lost 0; duplicated 0$", lines[-1]), lines[-1]
     assert any(line.startswith("refused but stored anyway: 0;") for line in lines)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -5,7 +5,6 @@ import hmac
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +15,7 @@ from runs.models import Membership
 from runs.secrets import secret_encrypt
 from tests.builders import a_project, a_report, a_scenario, a_triaged_run, a_user, report_bytes
 from tests.ci_standins import Receiver
-from tests.http import post
+from tests.http import free_port, post
 from tests.workers import ROOT, Worker, purge_queue, wait_for, worker_database_url
 from triage.models import Defect, Dispatcher, Rerun
 from triage.reruns import RerunRefused, rerun_cancel, rerun_request, reruns_time_out
@@ -169,12 +168,6 @@ def test_a_worker_killed_mid_dispatch_leads_to_exactly_one_dispatch(
         second.stop()
     assert len(ci.distinct_keys) == 1, ci.distinct_keys
     assert Rerun.objects.get().attempts == len(ci.deliveries) == 2
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_with_the_broker_down_a_request_waits_and_is_sent_when_it_is_back(

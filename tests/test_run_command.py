@@ -3,7 +3,6 @@
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -13,7 +12,7 @@ import urllib.request
 from pathlib import Path
 
 from tests.builders import a_report, report_bytes
-from tests.http import post
+from tests.http import free_port, post
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICE_SETTINGS = (
@@ -25,12 +24,6 @@ SERVICE_SETTINGS = (
     "STATIC_FROM_SOURCE",
     "DJANGO_SETTINGS_MODULE",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_until_serving(url: str, process: subprocess.Popen, output: list[str]) -> None:

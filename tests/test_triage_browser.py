@@ -5,18 +5,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.builders import a_report, a_rule, a_scenario, a_team, a_triaged_run, a_user
+from tests.builders import a_report, a_rule, a_scenario, a_team, a_triaged_run, a_user, later
 from tests.conftest import log_in
 from triage.actions import defect_resolve
 from triage.models import Defect
-
-
-def later(minutes: int = 0) -> str:
-    """A start after "now": a run that can show a fix did not hold."""
-    from datetime import UTC, datetime, timedelta
-
-    return (datetime.now(UTC) + timedelta(minutes=1 + minutes)).isoformat()
-
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
