@@ -41,3 +41,8 @@ def next_ids(cursor: object, table: str, count: int) -> list[int]:
         [table, count],
     ).fetchall()
     return [row[0] for row in rows]
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]

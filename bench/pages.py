@@ -16,7 +16,7 @@ import statistics
 import time
 from datetime import UTC, datetime, timedelta
 
-from benchenv import configure, ensure_database, next_ids
+from benchenv import configure, ensure_database, next_ids, percentile
 
 configure("triage_bench_pages")
 
@@ -220,11 +220,6 @@ def load_history() -> None:
         f"loaded {RUNS} runs x {RESULTS_PER_RUN} results, {len(failures)} failures "
         f"in {time.perf_counter() - started:.0f} s"
     )
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def measure() -> None:

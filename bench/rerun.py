@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-from benchenv import configure, ensure_database
+from benchenv import configure, ensure_database, percentile
 
 configure(
     "triage_bench_rerun",
@@ -31,11 +31,6 @@ configure(
 )
 
 RERUNS = 50
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def main() -> None:
