@@ -133,13 +133,12 @@ def defect_act(request: HttpRequest, slug: str, defect_id: int) -> HttpResponse:
     else:
         data = form.cleaned_data
         try:
-            defect = defect_perform(
+            defect_perform(
                 defect=defect, actor=request.user, action=data["action"],
                 version=data["version"] or defect.version, params=data,
             )  # fmt: skip
             messages.success(request, f"Done: {data['action']}.")
         except ChangedMeanwhile as exc:
-            defect = selectors.defect_for_project(project, defect_id)
             messages.warning(
                 request,
                 f"Not saved: this defect was changed by {exc.by} meanwhile. "
@@ -151,6 +150,7 @@ def defect_act(request: HttpRequest, slug: str, defect_id: int) -> HttpResponse:
             status = 400
     if not request.htmx:
         return redirect("defect_detail", slug=slug, defect_id=defect_id)
+    # Read again whatever happened: the page shows the defect as it now is.
     defect = selectors.defect_for_project(project, defect_id)
     response = render(
         request, "triage/defect.html#defect-body", _detail_context(request, project, defect)
