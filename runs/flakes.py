@@ -4,9 +4,7 @@ from collections.abc import Iterable
 
 from django.db.models import Q
 
-from runs.models import Run, ScenarioFlake, ScenarioResult, Status
-
-BAD = {Status.FAILED, Status.ERROR}
+from runs.models import FAILING, Run, ScenarioFlake, ScenarioResult, Status
 
 
 def flakes_record(*, run: Run, outcomes: Iterable[tuple[int, str]]) -> None:
@@ -18,7 +16,7 @@ def flakes_record(*, run: Run, outcomes: Iterable[tuple[int, str]]) -> None:
     failed_here: set[int] = set()
     passed_here: set[int] = set()
     for scenario_id, status in outcomes:
-        if status in BAD:
+        if status in FAILING:
             failed_here.add(scenario_id)
         elif status == Status.PASSED:
             passed_here.add(scenario_id)
@@ -33,7 +31,7 @@ def flakes_record(*, run: Run, outcomes: Iterable[tuple[int, str]]) -> None:
         )
         if other_runs:
             earlier = ScenarioResult.objects.filter(run_id__in=other_runs).filter(
-                Q(status=Status.PASSED) | Q(status__in=BAD)
+                Q(status=Status.PASSED) | Q(status__in=FAILING)
             )
             for scenario_id, status, other_run in earlier.values_list(
                 "scenario_id", "status", "run_id"
@@ -42,7 +40,7 @@ def flakes_record(*, run: Run, outcomes: Iterable[tuple[int, str]]) -> None:
                     continue
                 if status == Status.PASSED and scenario_id in failed_here:
                     found[scenario_id] = (run.pk, other_run)
-                elif status in BAD and scenario_id in passed_here:
+                elif status in FAILING and scenario_id in passed_here:
                     found[scenario_id] = (other_run, run.pk)
     if not found:
         return

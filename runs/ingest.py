@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from runs.bulk import bulk_insert, catalog_upsert
 from runs.flakes import flakes_record
 from runs.models import (
+    FAILING,
     FailureEntity,
     Invariant,
     InvariantFailure,
@@ -60,7 +61,7 @@ def report_digest(report: RunReport) -> str:
 
 
 def has_diagnostics_gap(scenario: ScenarioReport) -> bool:
-    if scenario.status not in (Status.FAILED, Status.ERROR):
+    if scenario.status not in FAILING:
         return False
     return not scenario.failures or any(f.invariant_key is None for f in scenario.failures)
 

@@ -151,6 +151,10 @@ class Status(models.TextChoices):
     ERROR = "error", "Error"
 
 
+# A scenario in either state failed to show that it works: both count as failing.
+FAILING = (Status.FAILED, Status.ERROR)
+
+
 class Run(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="runs")
     suite = models.ForeignKey(Suite, on_delete=models.PROTECT, related_name="runs")

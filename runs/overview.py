@@ -13,6 +13,7 @@ from django.utils import timezone
 from runs.access import projects_visible_to
 from runs.charts import Chart, ChartPoint, line_chart
 from runs.models import (
+    FAILING,
     InvariantFailure,
     Project,
     Run,
@@ -271,7 +272,7 @@ def _top_failing(project: Project, since: datetime) -> list[ScenarioCount]:
         ScenarioResult.objects.filter(
             project=project,
             started_at__gte=since,
-            status__in=[Status.FAILED, Status.ERROR],
+            status__in=FAILING,
         )
         .values("scenario_id", "scenario__key", "scenario__title")
         .annotate(count=Count("id"), last_seen=Max("started_at"))

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from runs.charts import Chart, ChartPoint, line_chart
 from runs.models import (
+    FAILING,
     Invariant,
     InvariantFailure,
     Project,
@@ -20,7 +21,6 @@ from runs.models import (
 
 STRIP_RUNS = 60
 RECENT_FAILURES = 30
-BAD = [Status.FAILED, Status.ERROR]
 
 
 def scenario_for_project(project: Project, key: str) -> Scenario:
@@ -73,14 +73,14 @@ def _regression_window(
         .select_related("run")
     )
     latest = on_branch.order_by("-started_at", "-id").first()
-    if latest is None or latest.status not in BAD:
+    if latest is None or latest.status not in FAILING:
         return latest, None
     last_green = (
         on_branch.filter(status=Status.PASSED, started_at__lt=latest.started_at)
         .order_by("-started_at", "-id")
         .first()
     )
-    failing = on_branch.filter(status__in=BAD)
+    failing = on_branch.filter(status__in=FAILING)
     if last_green is not None:
         failing = failing.filter(started_at__gt=last_green.started_at)
     first_failing = failing.order_by("started_at", "id").first() or latest
@@ -100,7 +100,7 @@ def scenario_history(project: Project, scenario: Scenario) -> ScenarioHistory:
             value=None if result.duration_ms is None else round(result.duration_ms / 1000, 1),
             href=reverse("run_detail", kwargs={"slug": project.slug, "run_id": result.run_id}),
             note=f"{result.run.external_id} {result.status}",
-            over=result.status in BAD,
+            over=result.status in FAILING,
         )
         for result in strip
     ]

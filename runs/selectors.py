@@ -12,13 +12,12 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from runs.ingest import entity_text
-from runs.models import InvariantFailure, Project, Run, ScenarioResult, Status
+from runs.models import FAILING, InvariantFailure, Project, Run, ScenarioResult, Status
 
 RUNS_PER_PAGE = 50
 # A run page stays readable and fast whatever a report holds; the rest is counted, not drawn.
 EVIDENCE_ROWS_SHOWN = 200
 RESULTS_SHOWN = 300
-BAD = [Status.FAILED, Status.ERROR]
 # Evidence columns that name a tenant (org_id, recipient_org_id, tenantId, ...); a value other
 # than the organization under test is a leak.
 ORG_COLUMN_ENDINGS = ("org", "orgid", "organization", "organizationid", "tenant", "tenantid")
@@ -166,7 +165,7 @@ def evidence_tables(failure: InvariantFailure) -> list[EvidenceTableView]:
 def run_failure_groups(run: Run) -> list[AreaGroup]:
     """Failed and errored scenarios of a run with their invariant failures, by area prefix."""
     results = (
-        ScenarioResult.objects.filter(run=run, status__in=BAD)
+        ScenarioResult.objects.filter(run=run, status__in=FAILING)
         .select_related("scenario")
         .order_by("position")[:RESULTS_SHOWN]
     )
@@ -222,7 +221,9 @@ def _final_results(run: Run, scenario_ids: set[int] | None = None) -> dict[int, 
 
 def _failing_scenarios(run: Run) -> set[int]:
     return set(
-        ScenarioResult.objects.filter(run=run, status__in=BAD).values_list("scenario_id", flat=True)
+        ScenarioResult.objects.filter(run=run, status__in=FAILING).values_list(
+            "scenario_id", flat=True
+        )
     )
 
 
@@ -235,8 +236,8 @@ def run_comparison(run: Run, base: Run | None) -> Comparison:
     def by_key(results: list[ScenarioResult]) -> list[ScenarioResult]:
         return sorted(results, key=lambda result: result.scenario.key)
 
-    failing_now = [r for r in now.values() if r.status in BAD]
-    failing_before = {sid: r for sid, r in before.items() if r.status in BAD}
+    failing_now = [r for r in now.values() if r.status in FAILING]
+    failing_before = {sid: r for sid, r in before.items() if r.status in FAILING}
     return Comparison(
         run=run,
         base=base,

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.urls import reverse
 
-from runs.models import InvariantFailure, Run, ScenarioFlake, ScenarioResult, Status
+from runs.models import FAILING, InvariantFailure, Run, ScenarioFlake, ScenarioResult
 from triage.classify import suggest_class
 from triage.models import (
     Defect,
@@ -50,9 +50,9 @@ def fingerprint(scenario_key: str, invariant_key: str) -> str:
 def _groups(run: Run) -> dict[str, _Group]:
     results = {
         row["id"]: row
-        for row in ScenarioResult.objects.filter(
-            run=run, status__in=[Status.FAILED, Status.ERROR]
-        ).values("id", "scenario_id", "scenario__key", "scenario__area", "scenario__file", "file")
+        for row in ScenarioResult.objects.filter(run=run, status__in=FAILING).values(
+            "id", "scenario_id", "scenario__key", "scenario__area", "scenario__file", "file"
+        )
     }
     groups: dict[str, _Group] = {}
     with_failures = set()

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from runs import selectors as run_selectors
 from runs.access import has_role, project_for_user
-from runs.models import Membership, Run, ScenarioResult, Status
+from runs.models import FAILING, Membership, Run, ScenarioResult
 from runs.views import run_detail_context
 from triage import selectors
 from triage.models import Defect, DefectOccurrence, Dispatcher, Rerun
@@ -90,7 +90,7 @@ def run_rerun(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
     run = run_selectors.run_for_project(project, run_id)
     if request.POST.get("failed"):
         keys = list(
-            ScenarioResult.objects.filter(run=run, status__in=[Status.FAILED, Status.ERROR])
+            ScenarioResult.objects.filter(run=run, status__in=FAILING)
             .values_list("scenario__key", flat=True)
             .distinct()
         )
