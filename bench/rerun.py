@@ -43,12 +43,12 @@ def main() -> None:
     from django.db import connection
     from django.test import Client
 
+    from reruns.models import Dispatcher, Rerun
     from runs.ingest import run_ingest
     from runs.models import Membership
     from runs.projects import membership_grant, project_create
     from runs.schema import RunReport
     from tests.ci_standins import Receiver
-    from triage.models import Dispatcher, Rerun
 
     call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:

@@ -1,16 +1,37 @@
 """Who may see what: every page reaches a project through here, and 404s outside it."""
 
+from dataclasses import dataclass
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 
 from runs.models import Membership, Project
 
-ROLE_RANK = {Membership.Role.VIEWER: 0, Membership.Role.TRIAGER: 1, Membership.Role.ADMIN: 2}
+User = AbstractBaseUser | AnonymousUser
 
 
-def projects_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Project]:
+@dataclass(frozen=True)
+class ProjectAccess:
+    """A project and the caller's role in it, read together once per request."""
+
+    project: Project
+    role: str
+
+    def allows(self, role: str) -> bool:
+        return self.role in Membership.roles_at_least(role)
+
+    @property
+    def can_triage(self) -> bool:
+        return self.allows(Membership.Role.TRIAGER)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.allows(Membership.Role.ADMIN)
+
+
+def projects_visible_to(user: User) -> QuerySet[Project]:
     if not user.is_authenticated:
         return Project.objects.none()
     if user.is_superuser:
@@ -18,32 +39,23 @@ def projects_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Proj
     return Project.objects.filter(memberships__user=user)
 
 
-def role_in(user: AbstractBaseUser | AnonymousUser, project: Project) -> str | None:
-    if not user.is_authenticated:
-        return None
-    if user.is_superuser:
-        return Membership.Role.ADMIN
-    return (
-        Membership.objects.filter(project=project, user=user).values_list("role", flat=True).first()
-    )
-
-
-def has_role(user: AbstractBaseUser | AnonymousUser, project: Project, role: str) -> bool:
-    """Whether the user holds `role`, or a stronger one, in the project."""
-    held = role_in(user, project)
-    return held is not None and ROLE_RANK[held] >= ROLE_RANK[role]
-
-
-def project_for_user(
-    user: AbstractBaseUser | AnonymousUser, slug: str, *, role: str = Membership.Role.VIEWER
-) -> Project:
-    """The project, or 404 for one that does not exist or that the user is not in.
-
-    A member whose role is below `role` gets 403: they may know the project exists.
-    """
-    if role == Membership.Role.VIEWER:
-        return get_object_or_404(projects_visible_to(user), slug=slug)
-    project = get_object_or_404(projects_visible_to(user), slug=slug)
-    if not has_role(user, project, role):
-        raise PermissionDenied(f"this needs the {role} role in {project.slug}")
-    return project
+def project_access(user: User, slug: str, *, role: str = Membership.Role.VIEWER) -> ProjectAccess:
+    """The project and the caller's role, or 404 for a project that does not exist or that
+    the user is not in. A member whose role is below `role` gets 403: they may know the
+    project exists."""
+    access = None
+    if user.is_authenticated and user.is_superuser:
+        project = Project.objects.filter(slug=slug).first()
+        access = project and ProjectAccess(project, Membership.Role.ADMIN)
+    elif user.is_authenticated:
+        membership = (
+            Membership.objects.select_related("project")
+            .filter(project__slug=slug, user=user)
+            .first()
+        )
+        access = membership and ProjectAccess(membership.project, membership.role)
+    if not access:
+        raise Http404("no such project")
+    if not access.allows(role):
+        raise PermissionDenied(f"this needs the {role} role in {access.project.slug}")
+    return access

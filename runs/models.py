@@ -86,6 +86,12 @@ class Membership(models.Model):
     def __str__(self) -> str:
         return f"{self.user} in {self.project} as {self.role}"
 
+    @classmethod
+    def roles_at_least(cls, role: str) -> list[str]:
+        """`role` and every stronger one: the role order is said here and nowhere else."""
+        order = list(cls.Role.values)
+        return order[order.index(role) :]
+
 
 class Suite(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="suites")

@@ -60,6 +60,16 @@ def run_for_project(project: Project, run_id: int) -> Run:
     )
 
 
+def run_page(run: Run) -> dict[str, Any]:
+    """What the run page shows of the run itself (its reruns are added by their area)."""
+    return {
+        "project": run.project,
+        "run": run,
+        "groups": run_failure_groups(run),
+        "previous": previous_run(run),
+    }
+
+
 def previous_run(run: Run) -> Run | None:
     """The default base of a comparison: the run of the same suite just before this one,
     a first attempt (a rerun of a few scenarios compares badly), on the same branch if any."""

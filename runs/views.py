@@ -4,16 +4,12 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.vary import vary_on_headers
 
 from runs import overview, scenarios, search, selectors
-from runs.access import project_for_user
+from runs.access import project_access
 from runs.forms import RunFilterForm
+from runs.htmx import fragment_requested
 from runs.models import Run
 
 TREND_WINDOWS = (30, 90)
-
-
-def fragment_requested(request: HttpRequest) -> bool:
-    # A history restore after a cache miss needs the whole page, not the fragment.
-    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 @login_required
@@ -24,7 +20,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 @vary_on_headers("HX-Request")
 def project_overview(request: HttpRequest, slug: str) -> HttpResponse:
-    project = project_for_user(request.user, slug)
+    project = project_access(request.user, slug).project
     days = int(request.GET["days"]) if request.GET.get("days") in ("30", "90") else 30
     template = "runs/overview.html"
     if fragment_requested(request):
@@ -43,7 +39,7 @@ def project_overview(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @vary_on_headers("HX-Request")
 def run_list(request: HttpRequest, slug: str) -> HttpResponse:
-    project = project_for_user(request.user, slug)
+    project = project_access(request.user, slug).project
     form = RunFilterForm(request.GET, project=project, suite_names=selectors.suite_names(project))
     filters = form.filters()
     page = selectors.runs_page(project, filters, request.GET.get("page"))
@@ -66,26 +62,9 @@ def run_list(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-def run_detail_context(request: HttpRequest, slug: str, run_id: int) -> dict:
-    """What the run page shows; the project package adds its own parts to it."""
-    project = project_for_user(request.user, slug)
-    run = selectors.run_for_project(project, run_id)
-    return {
-        "project": project,
-        "run": run,
-        "groups": selectors.run_failure_groups(run),
-        "previous": selectors.previous_run(run),
-    }
-
-
-@login_required
-def run_detail(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
-    return render(request, "runs/run_detail.html", run_detail_context(request, slug, run_id))
-
-
 @login_required
 def run_compare(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
-    project = project_for_user(request.user, slug)
+    project = project_access(request.user, slug).project
     run = selectors.run_for_project(project, run_id)
     base_id = request.GET.get("base", "")
     if base_id.isdigit():
@@ -101,7 +80,7 @@ def run_compare(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
 
 @login_required
 def scenario_detail(request: HttpRequest, slug: str, key: str) -> HttpResponse:
-    project = project_for_user(request.user, slug)
+    project = project_access(request.user, slug).project
     scenario = scenarios.scenario_for_project(project, key)
     return render(
         request,
@@ -116,7 +95,7 @@ def scenario_detail(request: HttpRequest, slug: str, key: str) -> HttpResponse:
 
 @login_required
 def invariant_detail(request: HttpRequest, slug: str, key: str) -> HttpResponse:
-    project = project_for_user(request.user, slug)
+    project = project_access(request.user, slug).project
     invariant = scenarios.invariant_for_project(project, key)
     return render(
         request,
@@ -127,6 +106,6 @@ def invariant_detail(request: HttpRequest, slug: str, key: str) -> HttpResponse:
 
 @login_required
 def project_search(request: HttpRequest, slug: str) -> HttpResponse:
-    project = project_for_user(request.user, slug)
+    project = project_access(request.user, slug).project
     results = search.project_search(project, request.GET.get("q", "")[:200])
     return render(request, "runs/search.html", {"project": project, "results": results})

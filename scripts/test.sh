@@ -25,6 +25,8 @@ fi
 
 "$BIN/ruff" check .
 "$BIN/ruff" format --check .
+# The areas lean one way and no modules import each other in a circle (pyproject.toml).
+"$BIN/lint-imports"
 "$BIN/actionlint" .github/workflows/*.yml
 "$BIN/hadolint" --failure-threshold warning Dockerfile
 # Against the maintenance database: the application database need not exist for this check.

@@ -103,7 +103,7 @@ def a_stored_run(project: Project, report: dict):
 
 
 def a_team(project: Project, name: str, *members: User):
-    from triage.models import Team
+    from defects.models import Team
 
     team = Team.objects.create(project=project, name=name)
     team.members.add(*members)
@@ -111,7 +111,7 @@ def a_team(project: Project, name: str, *members: User):
 
 
 def a_rule(project: Project, team, **match: str):
-    from triage.models import RoutingRule
+    from defects.models import RoutingRule
 
     position = RoutingRule.objects.filter(project=project).count() + 1
     return RoutingRule.objects.create(project=project, team=team, position=position, **match)
@@ -119,7 +119,7 @@ def a_rule(project: Project, team, **match: str):
 
 def a_triaged_run(project: Project, report: dict):
     """Ingest a report and group its failures into defects, as the webhook does."""
-    from triage.defects import defects_record_run
+    from defects.grouping import defects_record_run
 
     run = a_stored_run(project, report)
     defects_record_run(run=run)

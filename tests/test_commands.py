@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from runs.demo import demo_reports
+from demo.history import demo_reports
 from runs.models import InvariantFailure, Project, Run, ScenarioFlake
 from runs.tokens import project_for_token
 

@@ -6,12 +6,12 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
+from defects.models import Defect, RunbookLink, TriageSettings
+from defects.runbook import runbook_publish
 from runs.models import Membership
 from runs.secrets import secret_encrypt
 from tests.builders import a_project, a_report, a_rule, a_scenario, a_team, a_triaged_run, a_user
 from tests.ci_standins import Receiver
-from triage.models import Defect, RunbookLink, TriageSettings
-from triage.runbook import runbook_publish
 
 pytestmark = pytest.mark.django_db
 

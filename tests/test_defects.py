@@ -5,6 +5,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from defects.actions import defect_resolve
+from defects.escalation import defects_escalate_unclassified
+from defects.grouping import defects_record_run
+from defects.models import Defect, DefectEvent, Notification, SharedCause, TriageSettings
+from defects.routing import rules_import_codeowners
 from tests.builders import (
     a_failure,
     a_project,
@@ -16,11 +21,6 @@ from tests.builders import (
     a_user,
     later,
 )
-from triage.actions import defect_resolve
-from triage.defects import defects_record_run
-from triage.escalation import defects_escalate_unclassified
-from triage.models import Defect, DefectEvent, Notification, SharedCause, TriageSettings
-from triage.routing import rules_import_codeowners
 
 pytestmark = pytest.mark.django_db
 

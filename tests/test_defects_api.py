@@ -2,8 +2,8 @@
 
 import pytest
 
+from defects.models import Defect
 from tests.builders import a_failure, a_project, a_report, a_scenario, a_team, a_triaged_run
-from triage.models import Defect
 
 pytestmark = pytest.mark.django_db
 

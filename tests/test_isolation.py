@@ -5,9 +5,19 @@ import re
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from defects.models import Defect, DefectEvent, RoutingRule, RunbookLink, Team
+from reruns.models import Rerun
 from runs.models import Membership
-from tests.builders import a_failure, a_project, a_report, a_scenario, a_team, a_triaged_run, a_user
-from triage.models import Defect, DefectEvent, Rerun, Team
+from tests.builders import (
+    a_failure,
+    a_project,
+    a_report,
+    a_rule,
+    a_scenario,
+    a_team,
+    a_triaged_run,
+    a_user,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +61,8 @@ def two_projects(client):
     theirs, _ = a_project("theirs", "Theirs")
     me = a_user("me", member_of=mine, role=Membership.Role.ADMIN)
     them = a_user("them", member_of=theirs)
-    a_team(theirs, "their-team", them)
+    their_rule = a_rule(theirs, a_team(theirs, "their-team", them), scenario_prefix="SEC")
+    their_link = RunbookLink.objects.create(project=theirs, kind="class", match="infra", anchor="a")
     secret = a_failure(invariantId="SECRET-001", message="their private failure")
     run = a_triaged_run(
         theirs, a_report("their-run", [a_scenario("SEC-001", "failed", failures=[secret])])
@@ -72,6 +83,8 @@ def two_projects(client):
             "scenario": "SEC-001",
             "invariant": "SECRET-001",
             "rerun_id": their_rerun.pk,
+            "rule_id": their_rule.pk,
+            "link_id": their_link.pk,
         },
     }
 
@@ -86,6 +99,8 @@ def snapshot() -> tuple:
         list(Rerun.objects.order_by("pk").values_list("state", "scenario_keys")),
         DefectEvent.objects.count(),
         Team.objects.count(),
+        list(RoutingRule.objects.order_by("pk").values_list("position", "team_id")),
+        RunbookLink.objects.count(),
     )
 
 
@@ -98,7 +113,10 @@ def test_every_project_url_answers_404_for_another_projects_ids(two_projects):
         if name in PUBLIC or name in WITHOUT_PROJECT or name.startswith("api_"):
             assert "<slug" not in route or name.startswith("api_"), name
             continue
-        needs_ids = any(param in route for param in ("run_id", "defect_id", "rerun_id", "key"))
+        needs_ids = any(
+            param in route
+            for param in ("run_id", "defect_id", "rerun_id", "rule_id", "link_id", "key")
+        )
         # Their slug, or my slug with their ids when the route takes ids.
         for slug in ("theirs", "mine") if needs_ids else ("theirs",):
             url = fill(route, name, {**theirs, "slug": slug})

@@ -12,11 +12,11 @@ import pytest
 from django.core.management import call_command
 from django.test import override_settings
 
+from defects.models import Defect
 from runs.models import InvariantFailure, Run, ScenarioResult
 from tests.builders import a_project, a_report, a_scenario, a_triaged_run, report_bytes
 from tests.ci_standins import Receiver
 from tests.http import post
-from triage.models import Defect
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures" / "junit"

@@ -11,14 +11,16 @@ from pathlib import Path
 
 import pytest
 
+from defects.models import Defect
+from reruns.models import Dispatcher, Rerun
+from reruns.outcomes import reruns_time_out
+from reruns.requests import RerunRefused, rerun_cancel, rerun_request
 from runs.models import Membership
 from runs.secrets import secret_encrypt
 from tests.builders import a_project, a_report, a_scenario, a_triaged_run, a_user, report_bytes
 from tests.ci_standins import Receiver
 from tests.http import free_port, post
 from tests.workers import ROOT, Worker, purge_queue, wait_for, worker_database_url
-from triage.models import Defect, Dispatcher, Rerun
-from triage.reruns import RerunRefused, rerun_cancel, rerun_request, reruns_time_out
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SUITE = ROOT / "tests" / "fixtures" / "tiny_suite"
@@ -183,7 +185,7 @@ def test_with_the_broker_down_a_request_waits_and_is_sent_when_it_is_back(
     click = (
         "import django; django.setup();"
         "from runs.models import Run; from django.contrib.auth.models import User;"
-        "from triage.reruns import rerun_request;"
+        "from reruns.requests import rerun_request;"
         f"run = Run.objects.get(pk={run.pk});"
         "r = rerun_request(project=run.project, user=User.objects.get(username='tara'),"
         " source_run=run, scenario_keys=['BID-001'], ref_kind='commit', idempotency_key='k-down');"
@@ -264,7 +266,7 @@ def test_the_local_command_runs_a_tiny_real_suite_and_ingests_its_report(failing
 
 
 def test_ids_that_are_not_scenario_ids_never_reach_a_command_line(failing_run):
-    from triage.dispatchers import DispatchRefused, checked_scenario_ids
+    from reruns.dispatchers import DispatchRefused, checked_scenario_ids
 
     with pytest.raises(DispatchRefused):
         checked_scenario_ids(["BID-001", "BID-002; rm -rf ~"])

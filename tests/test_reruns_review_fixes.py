@@ -5,11 +5,11 @@ import logging
 
 import pytest
 
+from reruns.forms import DispatcherForm
+from reruns.models import Dispatcher, Rerun
+from reruns.outcomes import reruns_attach_report
 from runs.junit import junit_report
 from tests.builders import a_project, a_report, a_scenario, a_stored_run, a_triaged_run, a_user
-from triage.forms import DispatcherForm
-from triage.models import Dispatcher, Rerun
-from triage.reruns import reruns_attach_report
 
 pytestmark = pytest.mark.django_db
 

@@ -3,10 +3,11 @@
 import pytest
 from django.test import Client, override_settings
 
+from defects.models import TriageSettings
+from operations.outbound import OutboundRefused, check_destination
+from reruns.models import Dispatcher
 from runs.models import Membership
 from tests.builders import a_project, a_user
-from triage.models import Dispatcher, TriageSettings
-from triage.outbound import OutboundRefused, check_destination
 
 pytestmark = pytest.mark.django_db
 
@@ -47,11 +48,11 @@ def test_an_admin_cannot_point_webhooks_outside_the_allowlist(client):
     client.force_login(a_user("root", member_of=project, role=Membership.Role.ADMIN))
     for url in ("http://169.254.169.254/latest/meta-data/", "https://evil.example.net/hook",
                 "http://127.0.0.1:6379/"):  # fmt: skip
-        client.post("/p/dispatch/settings/", {"section": "settings", "webhook_url": url,
-                                              "escalate_after_minutes": 20})  # fmt: skip
-        client.post("/p/dispatch/settings/", {"section": "dispatcher", "kind": "webhook",
-                                              "webhook_url": url, "max_concurrent": 3,
-                                              "timeout_minutes": 60})  # fmt: skip
+        client.post("/p/dispatch/settings/notifications/",
+                    {"webhook_url": url, "escalate_after_minutes": 20})  # fmt: skip
+        client.post("/p/dispatch/settings/dispatcher/", {"kind": "webhook", "webhook_url": url,
+                                                         "max_concurrent": 3,
+                                                         "timeout_minutes": 60})  # fmt: skip
     assert not TriageSettings.objects.exclude(webhook_url="").exists()
     assert not Dispatcher.objects.exists()
     with pytest.raises(OutboundRefused, match="not in the server's allowed outbound hosts"):

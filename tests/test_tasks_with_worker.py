@@ -2,6 +2,9 @@
 
 import pytest
 
+from defects.actions import defect_resolve
+from defects.models import Defect, Notification, TriageSettings
+from defects.periodic import escalate_defects
 from tests.builders import (
     a_project,
     a_report,
@@ -14,9 +17,6 @@ from tests.builders import (
 )
 from tests.ci_standins import Receiver
 from tests.workers import Worker, purge_queue, wait_for
-from triage.actions import defect_resolve
-from triage.models import Defect, Notification, TriageSettings
-from triage.tasks import escalate_defects
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -5,10 +5,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from defects.actions import defect_resolve
+from defects.models import Defect
 from tests.builders import a_report, a_rule, a_scenario, a_team, a_triaged_run, a_user, later
 from tests.conftest import log_in
-from triage.actions import defect_resolve
-from triage.models import Defect
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

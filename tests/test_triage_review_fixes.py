@@ -5,6 +5,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.test import override_settings
 
+from defects.actions import ActionRefused, defect_mute, defect_resolve
+from defects.escalation import defects_escalate_unclassified
+from defects.models import Defect, Notification, RoutingRule
+from defects.notifications import notification_queue
+from defects.periodic import sweep_defects
+from defects.routing import rules_import_codeowners
+from operations.outbound import OutboundRefused, check_destination
 from runs.models import Membership
 from tests.builders import (
     a_failure,
@@ -17,13 +24,6 @@ from tests.builders import (
     a_triaged_run,
     a_user,
 )
-from triage.actions import ActionRefused, defect_mute, defect_resolve
-from triage.escalation import defects_escalate_unclassified
-from triage.models import Defect, Notification, RoutingRule
-from triage.notify import notification_queue
-from triage.outbound import OutboundRefused, check_destination
-from triage.routing import rules_import_codeowners
-from triage.tasks import sweep
 
 pytestmark = pytest.mark.django_db
 
@@ -152,7 +152,7 @@ def test_the_sweep_goes_on_after_a_run_it_cannot_group(project):
             "CHECK (fingerprint NOT LIKE 'BID-001|%%')"
         )
     try:
-        sweep()
+        sweep_defects()
     finally:
         with connection.cursor() as cursor:
             cursor.execute("ALTER TABLE triage_defect DROP CONSTRAINT test_refuse_bid_001")
@@ -168,7 +168,7 @@ def test_a_notification_claimed_by_a_dead_worker_is_sent_again(project):
     Notification.objects.filter(pk=row.pk).update(
         status="sending", claimed_at=datetime.now(UTC) - timedelta(minutes=10)
     )
-    sweep()
+    sweep_defects()
     assert Notification.objects.get(pk=row.pk).status == "pending"
 
 

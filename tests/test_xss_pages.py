@@ -2,12 +2,12 @@
 
 import pytest
 
+from defects.actions import defect_comment
+from defects.models import Defect, RunbookLink, Team
+from defects.runbook import runbook_publish
 from runs.models import Membership
 from tests.builders import a_failure, a_project, a_report, a_scenario, a_triaged_run, a_user
 from tests.conftest import log_in
-from triage.actions import defect_comment
-from triage.models import Defect, RunbookLink, Team
-from triage.runbook import runbook_publish
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

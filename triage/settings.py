@@ -66,14 +66,18 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "template_partials.apps.SimpleAppConfig",
+    # The areas, base first: each may use those above it in this list, never those below.
     "runs",
-    "triage",
+    "operations",
+    "defects",
+    "reruns",
+    "demo",
 ]
 
 MIDDLEWARE = [
-    "triage.resilience.DatabaseUnavailableMiddleware",
+    "operations.resilience.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "triage.security.ContentSecurityPolicyMiddleware",
+    "operations.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -82,7 +86,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "triage.request_log.RequestLogMiddleware",
+    "operations.request_log.RequestLogMiddleware",
 ]
 
 ROOT_URLCONF = "triage.urls"
@@ -217,11 +221,19 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "triage")
 # An unacknowledged task (its worker died) is delivered again after this many seconds.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300)}
+# Every module that defines tasks, so a worker knows them all before any message arrives.
+CELERY_IMPORTS = (
+    "operations.request_log",
+    "defects.tasks",
+    "defects.periodic",
+    "reruns.tasks",
+    "reruns.periodic",
+)
 CELERY_BEAT_SCHEDULE = {
-    "escalate-defects": {"task": "triage.tasks.escalate_defects", "schedule": 60.0},
-    "sweep": {"task": "triage.tasks.sweep", "schedule": 60.0},
-    "rerun-sweep": {
-        "task": "triage.tasks.rerun_sweep",
+    "escalate-defects": {"task": "defects.periodic.escalate_defects", "schedule": 60.0},
+    "defects-sweep": {"task": "defects.periodic.sweep_defects", "schedule": 60.0},
+    "reruns-sweep": {
+        "task": "reruns.periodic.sweep_reruns",
         "schedule": float(env_int("RERUN_SWEEP_SECONDS", 30)),
     },
 }
@@ -287,3 +299,5 @@ LOGGING = {
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# Collectors that read figures from the database at scrape time.
+METRICS_COLLECTORS = ["reruns.metrics.RerunCollector"]

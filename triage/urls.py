@@ -1,64 +1,89 @@
-from django.contrib.auth import views as auth_views
-from django.urls import path
+"""Every route, by area. Pages that show several areas are served by the highest of them:
+the run page, the defect page and the settings page show reruns, so `reruns.views` serves
+them with what the lower areas' selectors read."""
 
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from api import contract
+from api import defects as api_defects
+from api import reports as api_reports
+from api import reruns as api_reruns
+from defects import settings_views
+from defects import views as defect_views
+from operations import health, metrics, security
+from reruns import views as rerun_views
 from runs import views as run_views
-from triage import admin_views, api, contract, ops, rerun_views, security
-from triage import views as triage_views
+
+api = [
+    path("v1/schema.json", contract.schema_json, name="api_schema"),
+    path("openapi.json", contract.openapi_json, name="api_openapi"),
+    path("docs", contract.api_docs, name="api_docs"),
+    path("v1/projects/<slug:slug>/runs", api_reports.run_report_receive, name="api_runs"),
+    path("v1/projects/<slug:slug>/defects", api_defects.defects_list, name="api_defects"),
+    path("v1/reruns/<str:token>/status", api_reruns.rerun_status, name="api_rerun_status"),
+]
+
+project_settings = [
+    path("", rerun_views.project_settings, name="project_settings"),
+    path("teams/", settings_views.team_save_view, name="settings_team_save"),
+    path("rules/", settings_views.rule_add_view, name="settings_rule_add"),
+    path("rules/<int:rule_id>/move/", settings_views.rule_move_view, name="settings_rule_move"),
+    path(
+        "rules/<int:rule_id>/delete/",
+        settings_views.rule_delete_view,
+        name="settings_rule_delete",
+    ),
+    path(
+        "codeowners/",
+        settings_views.codeowners_import_view,
+        name="settings_codeowners_import",
+    ),
+    path("runbook/", settings_views.runbook_publish_view, name="settings_runbook_publish"),
+    path("links/", settings_views.runbook_link_add_view, name="settings_runbook_link_add"),
+    path(
+        "links/<int:link_id>/delete/",
+        settings_views.runbook_link_delete_view,
+        name="settings_runbook_link_delete",
+    ),
+    path(
+        "notifications/",
+        settings_views.triage_settings_save_view,
+        name="settings_notifications_save",
+    ),
+    path("dispatcher/", rerun_views.dispatcher_save_view, name="settings_dispatcher_save"),
+]
+
+project = [
+    path("", run_views.project_overview, name="project_overview"),
+    path("runs/", run_views.run_list, name="run_list"),
+    path("runs/<int:run_id>/", rerun_views.run_detail, name="run_detail"),
+    path("runs/<int:run_id>/rerun/", rerun_views.run_rerun, name="run_rerun"),
+    path("runs/<int:run_id>/reruns/", rerun_views.run_reruns, name="run_reruns"),
+    path("runs/<int:run_id>/compare/", run_views.run_compare, name="run_compare"),
+    path("reruns/<int:rerun_id>/cancel/", rerun_views.rerun_cancel_view, name="rerun_cancel"),
+    path("scenarios/<path:key>/", run_views.scenario_detail, name="scenario"),
+    path("invariants/<path:key>/", run_views.invariant_detail, name="invariant"),
+    path("search/", run_views.project_search, name="search"),
+    path("defects/", defect_views.defect_list, name="defect_list"),
+    path("defects/bulk/", defect_views.defect_bulk, name="defect_bulk"),
+    path("defects/<int:defect_id>/", rerun_views.defect_detail, name="defect_detail"),
+    path("defects/<int:defect_id>/act/", defect_views.defect_act, name="defect_act"),
+    path("defects/<int:defect_id>/defect.md", defect_views.defect_export, name="defect_export"),
+    path("defects/<int:defect_id>/github/", defect_views.defect_github, name="defect_github"),
+    path("defects/<int:defect_id>/rerun/", rerun_views.defect_rerun, name="defect_rerun"),
+    path("defects/<int:defect_id>/reruns/", rerun_views.defect_reruns, name="defect_reruns"),
+    path("runbook/", defect_views.runbook, name="runbook"),
+    path("settings/", include(project_settings)),
+]
 
 urlpatterns = [
-    path("healthz", ops.healthz, name="healthz"),
-    path("metrics", ops.metrics, name="metrics"),
-    path("api/v1/schema.json", contract.schema_json, name="api_schema"),
-    path("api/openapi.json", contract.openapi_json, name="api_openapi"),
-    path("api/docs", contract.api_docs, name="api_docs"),
-    path("api/v1/projects/<slug:slug>/runs", api.run_report_receive, name="api_runs"),
-    path("api/v1/projects/<slug:slug>/defects", api.defects_list, name="api_defects"),
-    path("api/v1/reruns/<str:token>/status", api.rerun_status, name="api_rerun_status"),
+    path("healthz", health.healthz, name="healthz"),
+    path("metrics", metrics.metrics, name="metrics"),
+    path("api/", include(api)),
     path("accounts/login/", security.ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", run_views.home, name="home"),
-    path("queue/", triage_views.my_queue, name="my_queue"),
-    path("p/<slug:slug>/", run_views.project_overview, name="project_overview"),
-    path("p/<slug:slug>/runs/", run_views.run_list, name="run_list"),
-    # The run page with its reruns: the project package adds the triage parts to it.
-    path("p/<slug:slug>/runs/<int:run_id>/", rerun_views.run_detail, name="run_detail"),
-    path("p/<slug:slug>/runs/<int:run_id>/rerun/", rerun_views.run_rerun, name="run_rerun"),
-    path("p/<slug:slug>/runs/<int:run_id>/reruns/", rerun_views.run_reruns, name="run_reruns"),
-    path(
-        "p/<slug:slug>/reruns/<int:rerun_id>/cancel/",
-        rerun_views.rerun_cancel_view,
-        name="rerun_cancel",
-    ),
-    path("p/<slug:slug>/runs/<int:run_id>/compare/", run_views.run_compare, name="run_compare"),
-    path("p/<slug:slug>/scenarios/<path:key>/", run_views.scenario_detail, name="scenario"),
-    path("p/<slug:slug>/invariants/<path:key>/", run_views.invariant_detail, name="invariant"),
-    path("p/<slug:slug>/search/", run_views.project_search, name="search"),
-    path("p/<slug:slug>/defects/", triage_views.defect_list, name="defect_list"),
-    path("p/<slug:slug>/defects/bulk/", triage_views.defect_bulk, name="defect_bulk"),
-    path(
-        "p/<slug:slug>/defects/<int:defect_id>/", triage_views.defect_detail, name="defect_detail"
-    ),
-    path("p/<slug:slug>/defects/<int:defect_id>/act/", triage_views.defect_act, name="defect_act"),
-    path(
-        "p/<slug:slug>/defects/<int:defect_id>/defect.md",
-        triage_views.defect_export,
-        name="defect_export",
-    ),
-    path(
-        "p/<slug:slug>/defects/<int:defect_id>/github/",
-        triage_views.defect_github,
-        name="defect_github",
-    ),
-    path(
-        "p/<slug:slug>/defects/<int:defect_id>/rerun/",
-        rerun_views.defect_rerun,
-        name="defect_rerun",
-    ),
-    path(
-        "p/<slug:slug>/defects/<int:defect_id>/reruns/",
-        rerun_views.defect_reruns,
-        name="defect_reruns",
-    ),
-    path("p/<slug:slug>/runbook/", triage_views.runbook, name="runbook"),
-    path("p/<slug:slug>/settings/", admin_views.project_settings, name="project_settings"),
+    path("queue/", defect_views.my_queue, name="my_queue"),
+    path("p/<slug:slug>/", include(project)),
 ]

@@ -1,0 +1,158 @@
+"""POST /api/v1/projects/<slug>/runs: CI sends a run report (JSON, or JUnit XML).
+
+The view authenticates, reads the body and hands the report to the one door for arrivals."""
+
+import time
+import zlib
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, JsonResponse
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+
+from api.auth import project_for_request
+from api.errors import ApiError, method_not_allowed
+from operations.metrics import INGEST_SECONDS, REPORTS
+from reruns.arrivals import report_arrived
+from runs.ingest import ReportConflict
+from runs.junit import junit_report
+from runs.models import Project, Run
+from runs.schema import ReportInvalid, RunReport, report_parse
+from runs.tokens import signature_problem
+
+JSON_CONTENT_TYPES = {"application/json"}
+XML_CONTENT_TYPES = {"application/xml", "text/xml"}
+GZIP_CHUNK = 64 * 1024
+
+
+def _gunzip(body: bytes, limit: int) -> bytes:
+    """Decompress at most `limit` bytes: a zip bomb is refused long before it fills memory."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    out = bytearray()
+    try:
+        out += inflater.decompress(body, limit + 1)
+        while inflater.unconsumed_tail and len(out) <= limit:
+            out += inflater.decompress(inflater.unconsumed_tail, limit + 1 - len(out))
+        if len(out) <= limit:
+            out += inflater.flush()
+    except zlib.error as exc:
+        raise ApiError(400, f"the gzip body is broken: {exc}") from None
+    if len(out) > limit:
+        raise ApiError(413, f"the report is larger than the limit of {limit} bytes uncompressed")
+    return bytes(out)
+
+
+def _report_body(request: HttpRequest) -> bytes:
+    if request.content_type not in JSON_CONTENT_TYPES | XML_CONTENT_TYPES:
+        raise ApiError(
+            415,
+            f"unsupported content type {request.content_type or '(none)'!r}; send the report "
+            "as application/json, or JUnit XML as application/xml",
+        )
+    limit = settings.REPORT_MAX_BYTES
+    too_big = ApiError(413, f"the report is larger than the limit of {limit} bytes")
+    try:
+        declared = int(request.headers.get("Content-Length") or 0)
+    except ValueError:
+        raise ApiError(400, "Content-Length is not a number") from None
+    if declared > limit:
+        raise too_big
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        raise too_big from None
+    encoding = request.headers.get("Content-Encoding", "").strip().lower()
+    if encoding == "gzip":
+        return _gunzip(body, limit)
+    if encoding not in ("", "identity"):
+        raise ApiError(415, f"unsupported Content-Encoding {encoding!r}; use gzip or none")
+    return body
+
+
+def _junit(request: HttpRequest, project: Project, body: bytes) -> RunReport:
+    params = request.GET
+    missing = [
+        {"field": name, "problem": "this query parameter is required for JUnit XML"}
+        for name in ("runId", "suite")
+        if not params.get(name)
+    ]
+    if missing:
+        raise ReportInvalid("missing query parameters", missing)
+    first_start = (
+        Run.objects.filter(project=project, external_id=params["runId"])
+        .values_list("started_at", flat=True)
+        .first()
+    )
+    return junit_report(
+        body,
+        run={
+            "id": params["runId"], "suite": params["suite"], "branch": params.get("branch"),
+            "commit": params.get("commit"), "url": params.get("url"),
+            "rerunOf": params.get("rerunOf"), "rerunToken": params.get("rerunToken"),
+        },
+        scenario_pattern=project.scenario_id_pattern,
+        invariant_pattern=project.invariant_id_pattern,
+        default_start=first_start,
+    )  # fmt: skip
+
+
+def _run_summary(request: HttpRequest, run: Run, *, created: bool) -> dict[str, Any]:
+    path = reverse("run_detail", kwargs={"slug": run.project.slug, "run_id": run.pk})
+    return {
+        "id": run.pk,
+        "url": request.build_absolute_uri(path),
+        "runId": run.external_id,
+        "created": created,
+        "status": run.status,
+        "counts": {
+            "passed": run.passed_count,
+            "failed": run.failed_count,
+            "skipped": run.skipped_count,
+            "error": run.error_count,
+            "diagnosticsGaps": run.diagnostics_gap_count,
+        },
+        "durationMs": run.duration_ms,
+    }
+
+
+@csrf_exempt
+def run_report_receive(request: HttpRequest, slug: str) -> JsonResponse:
+    """POST /api/v1/projects/<slug>/runs: store one run report, exactly once."""
+    if request.method != "POST":
+        return method_not_allowed("POST", "use POST to send a run report")
+    started = time.perf_counter()
+    try:
+        project = project_for_request(request, slug)
+        body = _report_body(request)
+        problem = signature_problem(
+            project,
+            timestamp=request.headers.get("X-Triage-Timestamp", ""),
+            signature=request.headers.get("X-Triage-Signature", ""),
+            target=request.get_full_path(),
+            body=request.body,
+        )
+        if problem:
+            raise ApiError(401, problem)
+        if request.content_type in XML_CONTENT_TYPES:
+            report = _junit(request, project, body)
+        else:
+            report = report_parse(body)
+        outcome = report_arrived(project=project, report=report)
+    except ApiError as exc:
+        REPORTS.labels("refused", str(exc.status)).inc()
+        return exc.response()
+    except ReportInvalid as exc:
+        REPORTS.labels("refused", exc.error).inc()
+        return ApiError(400, exc.error, exc.problems).response()
+    except ReportConflict as exc:
+        REPORTS.labels("refused", "conflict").inc()
+        return ApiError(409, str(exc)).response()
+    REPORTS.labels("accepted" if outcome.created else "replayed", "").inc()
+    if outcome.created:
+        INGEST_SECONDS.observe(time.perf_counter() - started)
+    return JsonResponse(
+        _run_summary(request, outcome.run, created=outcome.created),
+        status=201 if outcome.created else 200,
+    )

@@ -1,0 +1,111 @@
+"""A defect as the runbook's defect template, in Markdown, and as a GitHub issue."""
+
+import json
+import urllib.error
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from defects.models import Defect, DefectOccurrence, TriageSettings
+from operations import outbound
+from runs.models import InvariantFailure
+from runs.secrets import secret_decrypt
+from runs.selectors import repro_line
+
+GITHUB_TIMEOUT_SECONDS = 15
+
+
+@dataclass(frozen=True)
+class DefectReport:
+    title: str
+    markdown: str
+
+
+def _latest_failure(defect: Defect) -> tuple[InvariantFailure | None, DefectOccurrence | None]:
+    occurrence = (
+        DefectOccurrence.objects.filter(defect=defect)
+        .select_related("run", "failure")
+        .order_by("-seen_at", "-id")
+        .first()
+    )
+    return (occurrence.failure if occurrence else None), occurrence
+
+
+def _code(text: str) -> str:
+    fence = "````" if "```" in text else "```"
+    return f"{fence}\n{text}\n{fence}"
+
+
+def defect_report(defect: Defect, *, page_url: str) -> DefectReport:
+    failure, occurrence = _latest_failure(defect)
+    invariant = defect.invariant_key or "no invariant id"
+    symptom = failure.message if failure and failure.message else defect.get_state_display()
+    symptom = " ".join(symptom.split())[:100]
+    title = f"Integration failure: {defect.scenario.key} / {invariant} ({symptom})"
+    run = occurrence.run if occurrence else None
+    repro = repro_line(defect.project, defect.scenario.key)
+    if repro and defect.project.repro_env:
+        repro = f"{defect.project.repro_env} {repro}"
+    lines = [
+        f"# {title}",
+        "",
+        f"- **scenarioId:** `{defect.scenario.key}`",
+        f"- **invariantId:** `{invariant}`",
+        f"- **CI run:** {run.ci_url or run.external_id if run else 'n/a'}",
+        f"- **Triage:** {page_url}",
+        f"- **Organization under test:** {failure.organization_under_test if failure else ''}",
+        f"- **First seen:** {defect.first_seen:%Y-%m-%d %H:%M} UTC, "
+        f"**last seen:** {defect.last_seen:%Y-%m-%d %H:%M} UTC, "
+        f"**occurrences:** {defect.occurrence_count}",
+        "",
+        "## Artifacts",
+        *[f"- `{path}`" for path in (failure.artifacts if failure else [])],
+        "",
+        "## Expected",
+        _code(failure.expected if failure else ""),
+        "",
+        "## Observed",
+        _code(failure.observed if failure else ""),
+        "",
+        "## Reproduce locally",
+        _code(repro or "(no repro command is configured for this project)"),
+        "",
+        "## Key entity ids",
+        *[
+            f"- {name}: `{value}`"
+            for name, value in (failure.key_entity_ids.items() if failure else [])
+        ],
+    ]
+    return DefectReport(title=title, markdown="\n".join(lines) + "\n")
+
+
+class GitHubError(Exception):
+    pass
+
+
+def github_issue_create(*, defect: Defect, page_url: str) -> str:
+    """Open a GitHub issue for the defect with the project's token; returns its URL."""
+    triage_settings = TriageSettings.objects.filter(project_id=defect.project_id).first()
+    token = secret_decrypt(triage_settings.github_token_encrypted) if triage_settings else ""
+    if not triage_settings or not triage_settings.github_repository or not token:
+        raise GitHubError("set a GitHub repository and token in the project settings first")
+    report = defect_report(defect, page_url=page_url)
+    url = f"{settings.GITHUB_API_URL.rstrip('/')}/repos/{triage_settings.github_repository}/issues"
+    body = json.dumps({"title": report.title[:250], "body": report.markdown}).encode()
+    headers = {
+        "Accept": "application/vnd.github+json",
+        "Authorization": f"Bearer {token}",
+        "Content-Type": "application/json",
+        "User-Agent": "triage",
+        "X-GitHub-Api-Version": "2022-11-28",
+    }
+    try:
+        _, answer = outbound.post(url, body, headers, timeout=GITHUB_TIMEOUT_SECONDS)
+        return json.loads(answer)["html_url"]
+    except outbound.OutboundRefused as error:
+        raise GitHubError(str(error)) from None
+    except urllib.error.HTTPError as error:
+        detail = error.read().decode(errors="replace")[:500]
+        raise GitHubError(f"GitHub answered {error.code}: {detail}") from None
+    except (OSError, ValueError, KeyError) as error:
+        raise GitHubError(f"GitHub could not be reached: {error}") from None

@@ -1,0 +1,294 @@
+"""Group a run's failures into defects: create, route, reopen regressions, find shared causes."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.urls import reverse
+
+from defects.classify import suggest_class
+from defects.models import (
+    Defect,
+    DefectClass,
+    DefectEvent,
+    DefectOccurrence,
+    SharedCause,
+    TriagedRun,
+)
+from defects.notifications import notification_queue
+from defects.routing import RouteInput, project_rules, route
+from runs.models import FAILING, InvariantFailure, Run, ScenarioFlake, ScenarioResult
+
+SHARED_CAUSE_AREAS = 3
+
+
+@dataclass
+class _Group:
+    scenario_id: int
+    scenario_key: str
+    area: str
+    file: str
+    invariant_id: int | None
+    invariant_key: str
+    message: str
+    occurrences: list[tuple[int, int | None]] = field(default_factory=list)
+
+
+@dataclass
+class RecordOutcome:
+    created: list[Defect] = field(default_factory=list)
+    seen_again: list[Defect] = field(default_factory=list)
+    regressed: list[Defect] = field(default_factory=list)
+    shared_causes: list[SharedCause] = field(default_factory=list)
+
+
+def fingerprint(scenario_key: str, invariant_key: str) -> str:
+    return f"{scenario_key}|{invariant_key}"
+
+
+def _groups(run: Run) -> dict[str, _Group]:
+    results = {
+        row["id"]: row
+        for row in ScenarioResult.objects.filter(run=run, status__in=FAILING).values(
+            "id", "scenario_id", "scenario__key", "scenario__area", "scenario__file", "file"
+        )
+    }
+    groups: dict[str, _Group] = {}
+    with_failures = set()
+    failures = InvariantFailure.objects.filter(run=run, result_id__in=list(results)).values(
+        "id", "result_id", "invariant_id", "invariant__key", "message"
+    )
+    for failure in failures.order_by("result_id", "position"):
+        result = results[failure["result_id"]]
+        with_failures.add(result["id"])
+        key = fingerprint(result["scenario__key"], failure["invariant__key"] or "")
+        group = groups.setdefault(
+            key,
+            _Group(
+                result["scenario_id"], result["scenario__key"], result["scenario__area"],
+                result["file"] or result["scenario__file"], failure["invariant_id"],
+                failure["invariant__key"] or "", failure["message"],
+            ),
+        )  # fmt: skip
+        group.occurrences.append((result["id"], failure["id"]))
+    for result in results.values():
+        if result["id"] in with_failures:
+            continue
+        # A failed scenario that reported no failure at all is a harness gap of its own.
+        key = fingerprint(result["scenario__key"], "")
+        group = groups.setdefault(
+            key,
+            _Group(
+                result["scenario_id"], result["scenario__key"], result["scenario__area"],
+                result["file"] or result["scenario__file"], None, "", "",
+            ),
+        )  # fmt: skip
+        group.occurrences.append((result["id"], None))
+    return groups
+
+
+def _create(run: Run, key: str, group: _Group, flaky: dict[int, str], rules: list) -> Defect | None:
+    suggestion = suggest_class(
+        run=run,
+        has_invariant=group.invariant_id is not None,
+        message=group.message,
+        flaky_commit=flaky.get(group.scenario_id),
+    )
+    # Routed on its real class (unclassified until a person decides); the suggestion only
+    # informs that person, and classifying routes again.
+    target = RouteInput(
+        defect_class=DefectClass.UNCLASSIFIED,
+        scenario_key=group.scenario_key,
+        invariant_key=group.invariant_key,
+        file=group.file,
+    )
+    rule = route(rules, target)
+    try:
+        with transaction.atomic():
+            defect = Defect.objects.create(
+                project_id=run.project_id,
+                scenario_id=group.scenario_id,
+                invariant_id=group.invariant_id,
+                fingerprint=key,
+                suggested_class=suggestion.defect_class if suggestion else "",
+                suggestion_reason=suggestion.reason if suggestion else "",
+                owner_team=rule.team if rule else None,
+                routed_by=rule,
+                first_seen=run.started_at,
+                last_seen=run.started_at,
+                last_run=run,
+            )
+    except IntegrityError:
+        return None  # Created by a concurrent run meanwhile; treated as seen again.
+    events = [DefectEvent(defect=defect, kind=DefectEvent.Kind.CREATED, to_value=key,
+                          text=f"first seen in run {run.external_id}")]  # fmt: skip
+    if rule and rule.team:
+        source = f" ({rule.source})" if rule.source else ""
+        events.append(
+            DefectEvent(
+                defect=defect, kind=DefectEvent.Kind.OWNER, to_value=rule.team.name,
+                text=f"routed by rule {rule.position}{source}",
+            )
+        )  # fmt: skip
+    DefectEvent.objects.bulk_create(events)
+    return defect
+
+
+def _seen_again(run: Run, defect: Defect, count: int) -> bool:
+    """Count new occurrences; a resolved defect failing in a later run reopens. True if so."""
+    regressed = defect.state == Defect.State.RESOLVED and (
+        defect.resolved_at is None or run.started_at > defect.resolved_at
+    )
+    # Counting occurrences is no change of the defect's decisions, so `version` stays: a
+    # person acting on a busy defect is not refused because CI keeps reporting it.
+    updates: dict = {"occurrence_count": F("occurrence_count") + count}
+    if run.started_at >= defect.last_seen:
+        updates.update(last_seen=run.started_at, last_run=run)
+    if run.started_at < defect.first_seen:
+        updates["first_seen"] = run.started_at
+    if regressed:
+        updates.update(state=Defect.State.REGRESSED, version=F("version") + 1, changed_by=None)
+    Defect.objects.filter(pk=defect.pk).update(**updates)
+    if regressed:
+        DefectEvent.objects.create(
+            defect=defect, kind=DefectEvent.Kind.REGRESSION, from_value=Defect.State.RESOLVED,
+            to_value=Defect.State.REGRESSED, text=f"failed again in run {run.external_id}",
+        )  # fmt: skip
+    return regressed
+
+
+def _suggest_flake_for_open_defects(run: Run, flaky: dict[int, str]) -> None:
+    """A flake found later still informs the open, undecided defects of that scenario."""
+    for defect in Defect.objects.filter(
+        project_id=run.project_id,
+        scenario_id__in=list(flaky),
+        state__in=Defect.OPEN_STATES,
+        defect_class=DefectClass.UNCLASSIFIED,
+    ).exclude(suggested_class=DefectClass.FLAKE):
+        Defect.objects.filter(pk=defect.pk).update(
+            suggested_class=DefectClass.FLAKE,
+            suggestion_reason=(
+                f"it passed and failed on the same commit {flaky[defect.scenario_id]}"
+            ),
+        )
+
+
+def _shared_causes(run: Run, groups: dict[str, _Group], defects: dict[str, Defect]) -> list:
+    """3+ areas failing with one invariant kind, or with one error, in one run."""
+    by_signature: dict[str, set[str]] = defaultdict(set)
+    for key, group in groups.items():
+        if group.invariant_key and "-" in group.invariant_key:
+            by_signature["invariant " + group.invariant_key.split("-")[0] + "-*"].add(key)
+        if group.message:
+            by_signature["error " + group.message.strip()[:120]].add(key)
+    causes = []
+    for signature, keys in sorted(by_signature.items()):
+        areas = sorted({groups[key].area or groups[key].scenario_key for key in keys})
+        if len(areas) < SHARED_CAUSE_AREAS:
+            continue
+        cause, created = SharedCause.objects.get_or_create(
+            run=run,
+            signature=signature[:300],
+            defaults={"project_id": run.project_id, "areas": ", ".join(areas)[:300]},
+        )
+        if not created:
+            continue
+        linked = [defects[key] for key in sorted(keys) if key in defects]
+        cause.defects.add(*linked)
+        causes.append(cause)
+        for defect in linked:
+            DefectEvent.objects.create(
+                defect=defect, kind=DefectEvent.Kind.ESCALATION, to_value="shared cause",
+                text=f"likely one shared cause: {signature} fails in {len(areas)} areas "
+                f"({', '.join(areas)}) of run {run.external_id}",
+            )  # fmt: skip
+        # Every owning team hears of it once, through the first of its defects.
+        first_per_team: dict[int | None, Defect] = {}
+        for defect in linked:
+            first_per_team.setdefault(defect.owner_team_id, defect)
+        for defect in first_per_team.values():
+            notification_queue(
+                defect=defect,
+                subject=f"[{run.project.slug}] Likely one shared cause in run {run.external_id}",
+                body=f"{signature} fails across {len(areas)} areas ({', '.join(areas)}): "
+                + ", ".join(d.fingerprint for d in linked),
+            )
+    return causes
+
+
+@transaction.atomic
+def defects_record_run(*, run: Run) -> RecordOutcome:
+    """Group the run's failures into defects, once per run (later calls do nothing)."""
+    outcome = RecordOutcome()
+    _, first_time = TriagedRun.objects.get_or_create(run=run)
+    if not first_time:
+        return outcome
+    # Flakes of this run's own commit: an older flake says nothing about this failure.
+    flaky = (
+        dict(
+            ScenarioFlake.objects.filter(project_id=run.project_id, commit=run.commit).values_list(
+                "scenario_id", "commit"
+            )
+        )
+        if run.commit
+        else {}
+    )
+    if flaky:
+        _suggest_flake_for_open_defects(run, flaky)
+    groups = _groups(run)
+    if not groups:
+        return outcome
+    existing = {
+        defect.fingerprint: defect
+        for defect in Defect.objects.select_for_update()
+        .filter(project_id=run.project_id, fingerprint__in=list(groups))
+        .order_by("pk")
+    }
+    rules = project_rules(run.project_id)
+    defects: dict[str, Defect] = {}
+    for key, group in sorted(groups.items()):
+        defect = existing.get(key)
+        if defect is None:
+            defect = _create(run, key, group, flaky, rules)
+            if defect is not None:
+                outcome.created.append(defect)
+                defects[key] = defect
+                continue
+            defect = Defect.objects.select_for_update().get(
+                project_id=run.project_id, fingerprint=key
+            )
+        defects[key] = defect
+        outcome.seen_again.append(defect)
+    new_ids = {defect.pk for defect in outcome.created}
+    DefectOccurrence.objects.bulk_create(
+        [
+            DefectOccurrence(
+                defect=defects[key], result_id=result_id, failure_id=failure_id, run=run,
+                seen_at=run.started_at,
+            )
+            for key, group in groups.items()
+            for result_id, failure_id in group.occurrences
+        ],
+        ignore_conflicts=True,
+    )  # fmt: skip
+    for key, group in groups.items():
+        defect = defects[key]
+        # One occurrence per failing result, however many failures it reported.
+        results = len({result_id for result_id, _ in group.occurrences})
+        if defect.pk in new_ids:
+            Defect.objects.filter(pk=defect.pk).update(occurrence_count=results)
+        elif _seen_again(run, defect, results):
+            outcome.regressed.append(defect)
+            notification_queue(
+                defect=defect,
+                subject=f"[{run.project.slug}] Regressed: {defect.fingerprint}",
+                body=f"{defect.fingerprint} was resolved and failed again in run "
+                f"{run.external_id}. {defect_path(defect)}",
+            )
+    outcome.shared_causes = _shared_causes(run, groups, defects)
+    return outcome
+
+
+def defect_path(defect: Defect) -> str:
+    return reverse("defect_detail", kwargs={"slug": defect.project.slug, "defect_id": defect.pk})

@@ -1,0 +1,153 @@
+"""Reads for the triage pages: queues, defect lists, one defect with its history."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.paginator import Page, Paginator
+from django.db.models import Case, Q, QuerySet, Value, When
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from defects.export import defect_report
+from defects.models import (
+    Defect,
+    DefectEvent,
+    DefectOccurrence,
+    RoutingRule,
+    RunbookVersion,
+    SharedCause,
+    Team,
+    TriageSettings,
+)
+from defects.runbook import LinkedSection, runbook_current, runbook_render, sections_for_defect
+from defects.states import STATE_FILTERS, action_forms
+from runs.access import ProjectAccess, projects_visible_to
+from runs.models import Membership, Project
+
+DEFECTS_PER_PAGE = 50
+OCCURRENCES_SHOWN = 50
+
+
+def _with_relations(defects: QuerySet[Defect]) -> QuerySet[Defect]:
+    return defects.select_related(
+        "project", "scenario", "invariant", "owner_team", "assignee", "routed_by", "last_run"
+    )
+
+
+def my_queue(user: AbstractBaseUser) -> list[Defect]:
+    """Open defects owned by the user's teams or assigned to them, unacknowledged first."""
+    defects = _with_relations(
+        Defect.objects.filter(
+            project__in=projects_visible_to(user),
+            state__in=Defect.OPEN_STATES,
+        ).filter(Q(owner_team__in=Team.objects.filter(members=user)) | Q(assignee=user))
+    )
+    unacknowledged_first = Case(
+        When(state=Defect.State.ACKNOWLEDGED, then=Value(1)), default=Value(0)
+    )
+    return list(defects.order_by(unacknowledged_first, "first_seen", "pk")[:500])
+
+
+def defects_page(project: Project, filters: dict[str, Any], page_number: str | None) -> Page:
+    defects = Defect.objects.filter(
+        project=project, state__in=STATE_FILTERS.get(filters.get("state") or "open")
+    )
+    if filters.get("defect_class"):
+        defects = defects.filter(defect_class=filters["defect_class"])
+    if filters.get("team") == "none":
+        defects = defects.filter(owner_team__isnull=True)
+    elif filters.get("team"):
+        defects = defects.filter(owner_team__name=filters["team"])
+    if filters.get("q"):
+        defects = defects.filter(fingerprint__icontains=filters["q"])
+    defects = _with_relations(defects).order_by("-last_seen", "-pk")
+    return Paginator(defects, DEFECTS_PER_PAGE).get_page(page_number)
+
+
+def defect_for_project(project: Project, defect_id: int) -> Defect:
+    return get_object_or_404(_with_relations(Defect.objects.all()), project=project, pk=defect_id)
+
+
+@dataclass
+class DefectView:
+    defect: Defect
+    events: list[DefectEvent]
+    occurrences: list[DefectOccurrence]
+    organizations: list[str]
+    entity_ids: list[tuple[str, str]]
+    shared_causes: list[SharedCause]
+    runbook: RunbookVersion | None
+    runbook_sections: list[LinkedSection]
+    teams: list[Team]
+    assignees: list[AbstractBaseUser]
+
+
+def defect_view(defect: Defect) -> DefectView:
+    occurrences = list(
+        DefectOccurrence.objects.filter(defect=defect)
+        .select_related("run", "run__suite", "failure")
+        .order_by("-seen_at", "-id")[:OCCURRENCES_SHOWN]
+    )
+    organizations = sorted(
+        {o.failure.organization_under_test for o in occurrences if o.failure} - {""}
+    )
+    entity_ids = sorted(
+        {
+            (str(name), str(value))
+            for o in occurrences
+            if o.failure
+            for name, value in o.failure.key_entity_ids.items()
+            if value is not None
+        }
+    )
+    runbook = runbook_current(defect.project)
+    members = Membership.objects.filter(
+        project=defect.project, role__in=Membership.roles_at_least(Membership.Role.TRIAGER)
+    ).select_related("user")
+    return DefectView(
+        defect=defect,
+        events=list(defect.events.select_related("actor").order_by("created_at", "id")),
+        occurrences=occurrences,
+        organizations=organizations,
+        entity_ids=entity_ids[:100],
+        shared_causes=list(
+            SharedCause.objects.filter(defects=defect)
+            .select_related("run")
+            .prefetch_related("defects__scenario", "defects__invariant")
+        ),
+        runbook=runbook,
+        runbook_sections=sections_for_defect(defect, runbook),
+        teams=list(Team.objects.filter(project=defect.project).order_by("name")),
+        assignees=sorted((m.user for m in members), key=lambda user: user.get_username()),
+    )
+
+
+def defect_page(access: ProjectAccess, defect: Defect, *, page_url: str) -> dict[str, Any]:
+    """What the defect page shows of the defect itself (its reruns are added by their area)."""
+    return {
+        "project": access.project,
+        "defect": defect,
+        "view": defect_view(defect),
+        "report": defect_report(defect, page_url=page_url),
+        "can_act": access.can_triage,
+        "actions": action_forms(defect.state),
+        "classes": Defect._meta.get_field("defect_class").choices,
+        "now": timezone.now(),
+    }
+
+
+def settings_page(project: Project) -> dict[str, Any]:
+    """What the settings page shows of teams, routing, runbook and notifications."""
+    triage_settings, _ = TriageSettings.objects.get_or_create(project=project)
+    version = runbook_current(project)
+    return {
+        "project": project,
+        "teams": project.teams.prefetch_related("members").order_by("name"),
+        "rules": RoutingRule.objects.filter(project=project).select_related("team"),
+        "links": project.runbook_links.all(),
+        "anchors": runbook_render(version)[1] if version else (),
+        "runbook": version,
+        "triage_settings": triage_settings,
+        "has_github_token": bool(triage_settings.github_token_encrypted),
+    }

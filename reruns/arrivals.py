@@ -1,0 +1,39 @@
+"""A report arrived: the one door every report goes through (the webhook, a rerun's own
+report, the demo), so no path forgets a step.
+
+It lives here, in the area that knows both the defect workflow and reruns: the run is stored
+all-or-nothing first, then its failures are grouped into defects and a rerun waiting for it
+is given its outcome. Those later steps stand on their own: when one fails the run stays
+stored, and the periodic sweeps catch up."""
+
+import logging
+
+from defects.grouping import defects_record_run
+from reruns.models import Rerun
+from reruns.outcomes import reruns_attach_report
+from runs.ingest import IngestResult, run_ingest
+from runs.models import Project
+from runs.schema import RunReport
+
+logger = logging.getLogger(__name__)
+
+
+def report_arrived(
+    *, project: Project, report: RunReport, rerun: Rerun | None = None
+) -> IngestResult:
+    """Store the report exactly once and set the triage work in motion for a new run.
+
+    `rerun` is the rerun whose command wrote this report, when Triage ran it itself: it gets
+    the outcome even if the report names no rerun. Raises ReportConflict like `run_ingest`."""
+    outcome = run_ingest(project=project, report=report)
+    if not outcome.created and rerun is None:
+        return outcome
+    try:
+        defects_record_run(run=outcome.run)
+    except Exception:
+        logger.exception("grouping the failures of run %s failed", outcome.run.pk)
+    try:
+        reruns_attach_report(run=outcome.run, fallback=rerun)
+    except Exception:
+        logger.exception("attaching run %s to its rerun failed", outcome.run.pk)
+    return outcome

@@ -1,0 +1,100 @@
+"""Sending a rerun to CI: a task claims the row by conditional update and sends it once."""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import F, Q
+from django.utils import timezone
+
+from reruns.arrivals import report_arrived
+from reruns.dispatchers import DispatchRefused, TransientDispatchError, dispatch
+from reruns.models import Dispatcher, Rerun
+from reruns.timeline import rerun_event
+from runs.ingest import ReportConflict
+from runs.schema import ReportInvalid, report_parse
+
+
+def _lease_seconds(rerun_id: int) -> int:
+    """A local command may run for its whole timeout: the lease must outlast it."""
+    lease = settings.RERUN_DISPATCH_LEASE_SECONDS
+    dispatcher = Dispatcher.objects.filter(project__reruns=rerun_id).first()
+    if dispatcher and dispatcher.kind == Dispatcher.Kind.COMMAND:
+        spec = settings.RERUN_COMMANDS.get(dispatcher.command_name) or {}
+        lease = max(lease, int(spec.get("timeout", 600)) + 60)
+    return lease
+
+
+def _claim(rerun_id: int, now: datetime) -> Rerun | None:
+    # The conditional update is the lock: a second worker, a retried or redelivered task
+    # finds nothing to claim, unless the claimer died and its lease ran out.
+    lease = now + timedelta(seconds=_lease_seconds(rerun_id))
+    claimed = Rerun.objects.filter(
+        Q(state=Rerun.State.REQUESTED) | Q(state=Rerun.State.DISPATCHING, lease_until__lt=now),
+        pk=rerun_id,
+    ).update(state=Rerun.State.DISPATCHING, lease_until=lease, attempts=F("attempts") + 1)
+    if not claimed:
+        return None
+    return Rerun.objects.select_related("project", "source_run", "defect").get(pk=rerun_id)
+
+
+def rerun_dispatch(rerun_id: int) -> str:
+    """Claim and send one rerun. Raises TransientDispatchError when worth retrying."""
+    rerun = _claim(rerun_id, timezone.now())
+    if rerun is None:
+        return "not claimable"
+    dispatcher = Dispatcher.objects.filter(project=rerun.project).first()
+    try:
+        if dispatcher is None:
+            raise DispatchRefused("the project's dispatcher was removed")
+        sent = dispatch(dispatcher, rerun)
+    except TransientDispatchError as exc:
+        final = rerun.attempts >= settings.RERUN_MAX_DISPATCH_ATTEMPTS
+        Rerun.objects.filter(pk=rerun.pk, state=Rerun.State.DISPATCHING).update(
+            state=Rerun.State.ERROR if final else Rerun.State.DISPATCHING,
+            # An expired lease lets the retry claim it again at once.
+            lease_until=timezone.now(),
+            last_error=str(exc)[:2000],
+            finished_at=timezone.now() if final else None,
+        )
+        if final:
+            rerun_event(rerun.defect, None, Rerun.State.ERROR, f"rerun {rerun.pk} failed: {exc}")
+            return "error"
+        raise
+    except DispatchRefused as exc:
+        Rerun.objects.filter(pk=rerun.pk).update(
+            state=Rerun.State.ERROR, last_error=str(exc)[:2000], finished_at=timezone.now()
+        )
+        rerun_event(rerun.defect, None, Rerun.State.ERROR, f"rerun {rerun.pk} refused: {exc}")
+        return "refused"
+    # Only the holder of this claim (its attempt number) records the outcome.
+    Rerun.objects.filter(
+        pk=rerun.pk, state=Rerun.State.DISPATCHING, attempts=rerun.attempts
+    ).update(
+        state=Rerun.State.DISPATCHED,
+        dispatched_at=timezone.now(),
+        ci_url=sent.ci_url,
+        exit_code=sent.exit_code,
+        output_tail=sent.output_tail,
+        last_error="",
+    )
+    rerun_event(rerun.defect, None, Rerun.State.DISPATCHED, f"rerun {rerun.pk} sent to CI")
+    if dispatcher.kind == Dispatcher.Kind.COMMAND:
+        _ingest_command_report(rerun, sent.report, sent.exit_code)
+    return "dispatched"
+
+
+def _ingest_command_report(rerun: Rerun, report: bytes | None, exit_code: int | None) -> None:
+    if report is None:
+        Rerun.objects.filter(pk=rerun.pk).update(
+            state=Rerun.State.ERROR, finished_at=timezone.now(),
+            last_error=f"the command wrote no report (exit code {exit_code})",
+        )  # fmt: skip
+        return
+    try:
+        report_arrived(project=rerun.project, report=report_parse(report), rerun=rerun)
+    except (ReportInvalid, ReportConflict) as exc:
+        Rerun.objects.filter(pk=rerun.pk).update(
+            state=Rerun.State.ERROR, finished_at=timezone.now(),
+            last_error=f"the command's report was refused: {exc}",
+        )  # fmt: skip
+        return

@@ -1,0 +1,109 @@
+"""Asking for reruns: a request is a row first, queued for dispatch after commit."""
+
+import logging
+import secrets
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from defects.models import Defect
+from reruns.models import Dispatcher, Rerun
+from reruns.tasks import dispatch_rerun
+from reruns.timeline import rerun_event
+from runs.models import Project, Run
+
+logger = logging.getLogger(__name__)
+MAX_SCENARIOS_PER_RERUN = 200
+SWEEP_GRACE = timedelta(seconds=5)
+
+
+class RerunRefused(Exception):
+    pass
+
+
+def _queue(rerun_id: int) -> None:
+    try:
+        dispatch_rerun.delay(rerun_id)
+    except Exception:
+        # Broker down: the row stays "requested" and the sweep queues it when it is back.
+        logger.warning("could not queue rerun %s; the sweep will", rerun_id, exc_info=True)
+
+
+def rerun_request(
+    *,
+    project: Project,
+    user: AbstractBaseUser,
+    source_run: Run,
+    scenario_keys: list[str],
+    ref_kind: str,
+    idempotency_key: str,
+    defect: Defect | None = None,
+) -> Rerun:
+    """Store a rerun request and queue its dispatch after commit; a repeated key returns it."""
+    if not idempotency_key:
+        raise RerunRefused("the request has no idempotency key")
+    already = Rerun.objects.filter(idempotency_key=idempotency_key, project=project).first()
+    if already:
+        return already
+    keys = sorted(set(scenario_keys))
+    if not keys:
+        raise RerunRefused("no scenario to rerun")
+    if len(keys) > MAX_SCENARIOS_PER_RERUN:
+        raise RerunRefused(f"at most {MAX_SCENARIOS_PER_RERUN} scenarios per rerun")
+    if ref_kind not in Rerun.Ref.values:
+        raise RerunRefused(f"unknown ref {ref_kind!r}")
+    dispatcher = Dispatcher.objects.filter(project=project).first()
+    if dispatcher is None:
+        raise RerunRefused("this project has no rerun dispatcher; an admin can set one up")
+    try:
+        with transaction.atomic():
+            # Serialises requests of one project, so the concurrency limit holds under races.
+            Project.objects.select_for_update().get(pk=project.pk)
+            active = Rerun.objects.filter(project=project, state__in=Rerun.ACTIVE).count()
+            if active >= dispatcher.max_concurrent:
+                raise RerunRefused(
+                    f"{active} reruns are under way; this project allows "
+                    f"{dispatcher.max_concurrent} at once"
+                )
+            rerun = Rerun.objects.create(
+                project=project, requested_by=user, source_run=source_run, defect=defect,
+                scenario_keys=keys, ref_kind=ref_kind, branch=source_run.branch,
+                commit=source_run.commit, token=secrets.token_urlsafe(24),
+                idempotency_key=idempotency_key,
+            )  # fmt: skip
+            what = f"rerun of {', '.join(keys)} on {rerun.get_ref_kind_display()} requested"
+            rerun_event(defect, user, Rerun.State.REQUESTED, what)
+            transaction.on_commit(lambda: _queue(rerun.pk))
+    except IntegrityError:
+        # A double click raced this one and won: same key, same row.
+        already = Rerun.objects.filter(idempotency_key=idempotency_key, project=project).first()
+        if already is None:
+            raise RerunRefused("that request key was used elsewhere; reload the page") from None
+        return already
+    return rerun
+
+
+def rerun_cancel(*, rerun: Rerun, user: AbstractBaseUser) -> bool:
+    """Only a rerun not yet handed to CI can be cancelled."""
+    cancelled = Rerun.objects.filter(pk=rerun.pk, state=Rerun.State.REQUESTED).update(
+        state=Rerun.State.CANCELLED, finished_at=timezone.now()
+    )
+    if cancelled:
+        rerun_event(rerun.defect, user, Rerun.State.CANCELLED, f"rerun {rerun.pk} cancelled")
+    return bool(cancelled)
+
+
+def reruns_sweep(*, now: datetime) -> int:
+    """Queue requests whose task was lost (broker down, worker killed past its lease)."""
+    stuck = list(
+        Rerun.objects.filter(
+            Q(state=Rerun.State.REQUESTED, created_at__lte=now - SWEEP_GRACE)
+            | Q(state=Rerun.State.DISPATCHING, lease_until__lt=now)
+        ).values_list("pk", flat=True)[:500]
+    )
+    for rerun_id in stuck:
+        _queue(rerun_id)
+    return len(stuck)

@@ -1,6 +1,0 @@
-from django.apps import AppConfig
-
-
-class TriageConfig(AppConfig):
-    name = "triage"
-    verbose_name = "Triage workflow"
