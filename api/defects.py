@@ -1,6 +1,8 @@
-"""GET /api/v1/projects/<slug>/defects: the defects of a project, for release gates."""
+"""GET /api/v1/projects/<slug>/defects: the defects of a project, for release gates.
 
-import re
+Its filters are the defect list page's: the same form reads them and the same selector
+applies them; only their names in the query string are the API's own."""
+
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
@@ -9,14 +11,18 @@ from django.views.decorators.csrf import csrf_exempt
 
 from api.auth import project_for_request
 from api.errors import ApiError, method_not_allowed
-from defects.models import Defect, DefectClass, Team
+from defects.forms import DefectFilterForm
+from defects.models import Defect
+from defects.selectors import defects_matching
 
-_REGEX_SPECIAL = re.compile(r"([.^$+?()\[\]{}|\\])")
-
-
-def _wildcard(pattern: str) -> str:
-    """`TENANT-*` -> an anchored, case-insensitive regular expression with only `*` special."""
-    return "^" + _REGEX_SPECIAL.sub(r"\\\1", pattern).replace("*", ".*") + "$"
+# Query parameter -> the filter form's field.
+FILTER_PARAMS = {
+    "state": "state",
+    "class": "defect_class",
+    "owner": "team",
+    "scenario": "scenario",
+    "invariant": "invariant",
+}
 
 
 def _defect_json(request: HttpRequest, defect: Defect) -> dict[str, Any]:
@@ -49,40 +55,19 @@ def defects_list(request: HttpRequest, slug: str) -> JsonResponse:
         project = project_for_request(request, slug)
     except ApiError as exc:
         return exc.response()
-    defects = Defect.objects.filter(project=project).select_related(
-        "project", "scenario", "invariant", "owner_team", "assignee"
+    form = DefectFilterForm(
+        {field: request.GET.get(param, "") for param, field in FILTER_PARAMS.items()},
+        project=project,
     )
-    states = [s for s in request.GET.get("state", "").split(",") if s]
-    if states:
-        expanded = set()
-        for state in states:
-            expanded |= set(Defect.OPEN_STATES) if state == "open" else {state}
-        unknown = expanded - set(Defect.State.values)
-        if unknown:
-            return ApiError(
-                400, "unknown state", [{"field": "state", "problem": f"{sorted(unknown)}"}]
-            ).response()
-        defects = defects.filter(state__in=expanded)
-    if request.GET.get("class"):
-        if request.GET["class"] not in DefectClass.values:
-            return ApiError(
-                400,
-                "unknown class",
-                [{"field": "class", "problem": f"one of {DefectClass.values}"}],
-            ).response()
-        defects = defects.filter(defect_class=request.GET["class"])
-    if request.GET.get("owner"):
-        # A mistyped team must not make a release gate pass on an empty list.
-        if not Team.objects.filter(project=project, name=request.GET["owner"]).exists():
-            return ApiError(
-                400, "unknown owner", [{"field": "owner", "problem": "no team of that name"}]
-            ).response()
-        defects = defects.filter(owner_team__name=request.GET["owner"])
-    if request.GET.get("scenario"):
-        defects = defects.filter(scenario__key__iregex=_wildcard(request.GET["scenario"]))
-    if request.GET.get("invariant"):
-        defects = defects.filter(invariant__key__iregex=_wildcard(request.GET["invariant"]))
-    rows = list(defects.order_by("-last_seen", "-pk")[: MAX_DEFECTS_LISTED + 1])
+    if not form.is_valid():
+        param_of = {field: param for param, field in FILTER_PARAMS.items()}
+        problems = [
+            {"field": param_of[field], "problem": " ".join(errors)}
+            for field, errors in form.errors.items()
+        ]
+        return ApiError(400, "unknown filter values", problems).response()
+    defects = defects_matching(project, form.filters())
+    rows = list(defects[: MAX_DEFECTS_LISTED + 1])
     return JsonResponse(
         {
             "count": min(len(rows), MAX_DEFECTS_LISTED),

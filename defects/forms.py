@@ -1,7 +1,9 @@
+from typing import Any
+
 from django import forms
 from django.contrib.auth import get_user_model
 
-from defects.models import DefectClass, RunbookLink, Team, TriageSettings
+from defects.models import Defect, DefectClass, RunbookLink, Team, TriageSettings
 from defects.states import ACTIONS, STATE_FILTERS
 from operations.outbound import typed_destination
 from runs.models import Project
@@ -26,14 +28,52 @@ class DefectActionForm(forms.Form):
 
 
 class DefectFilterForm(forms.Form):
-    state = forms.ChoiceField(choices=[(s, s) for s in STATE_FILTERS], required=False)
+    """The defect list's filters, read alike from the list page and the defects API."""
+
+    state = forms.CharField(
+        required=False,
+        max_length=200,
+        # The page offers the named groups; the API may also send states, comma-separated.
+        widget=forms.Select(choices=[(name, name) for name in STATE_FILTERS]),
+    )
     defect_class = forms.ChoiceField(
         choices=[("", "any class"), *DefectClass.choices], required=False
     )
-    team = forms.CharField(required=False, max_length=100)
+    team = forms.CharField(required=False, max_length=100, help_text='a team name, or "none"')
+    scenario = forms.CharField(required=False, max_length=200, help_text="* is a wildcard")
+    invariant = forms.CharField(required=False, max_length=200, help_text="* is a wildcard")
     q = forms.CharField(required=False, max_length=200)
 
-    def filters(self) -> dict[str, str]:
+    def __init__(self, *args: object, project: Project, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.project = project
+
+    def clean_state(self) -> list[str]:
+        states: list[str] = []
+        unknown = []
+        for name in filter(None, self.cleaned_data["state"].split(",")):
+            if name in STATE_FILTERS:
+                states += STATE_FILTERS[name]
+            elif name in Defect.State.values:
+                states.append(name)
+            else:
+                unknown.append(name)
+        if unknown:
+            raise forms.ValidationError(
+                f"unknown {', '.join(sorted(unknown))}: use {', '.join(STATE_FILTERS)} "
+                f"or one of {', '.join(Defect.State.values)}"
+            )
+        return sorted(set(states))
+
+    def clean_team(self) -> str:
+        team = self.cleaned_data["team"]
+        # A mistyped team must not make a release gate pass on an empty list.
+        if team and team != "none" and not self.project.teams.filter(name=team).exists():
+            raise forms.ValidationError("no team of that name")
+        return team
+
+    def filters(self) -> dict[str, Any]:
+        """The valid filters that are set; a person's page ignores a filter it cannot read."""
         self.is_valid()
         return {k: v for k, v in getattr(self, "cleaned_data", {}).items() if v}
 

@@ -1,5 +1,6 @@
 """Reads for the triage pages: queues, defect lists, one defect with its history."""
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,20 +50,38 @@ def my_queue(user: AbstractBaseUser) -> list[Defect]:
     return list(defects.order_by(unacknowledged_first, "first_seen", "pk")[:500])
 
 
-def defects_page(project: Project, filters: dict[str, Any], page_number: str | None) -> Page:
-    defects = Defect.objects.filter(
-        project=project, state__in=STATE_FILTERS.get(filters.get("state") or "open")
-    )
+_REGEX_SPECIAL = re.compile(r"([.^$+?()\[\]{}|\\])")
+
+
+def _wildcard(pattern: str) -> str:
+    """`TENANT-*` -> an anchored, case-insensitive regular expression with only `*` special."""
+    return "^" + _REGEX_SPECIAL.sub(r"\\\1", pattern).replace("*", ".*") + "$"
+
+
+def defects_matching(project: Project, filters: dict[str, Any]) -> QuerySet[Defect]:
+    """A project's defects, newest activity first, narrowed by `DefectFilterForm.filters()`."""
+    defects = Defect.objects.filter(project=project)
+    if filters.get("state"):
+        defects = defects.filter(state__in=filters["state"])
     if filters.get("defect_class"):
         defects = defects.filter(defect_class=filters["defect_class"])
     if filters.get("team") == "none":
         defects = defects.filter(owner_team__isnull=True)
     elif filters.get("team"):
         defects = defects.filter(owner_team__name=filters["team"])
+    if filters.get("scenario"):
+        defects = defects.filter(scenario__key__iregex=_wildcard(filters["scenario"]))
+    if filters.get("invariant"):
+        defects = defects.filter(invariant__key__iregex=_wildcard(filters["invariant"]))
     if filters.get("q"):
         defects = defects.filter(fingerprint__icontains=filters["q"])
-    defects = _with_relations(defects).order_by("-last_seen", "-pk")
-    return Paginator(defects, DEFECTS_PER_PAGE).get_page(page_number)
+    return _with_relations(defects).order_by("-last_seen", "-pk")
+
+
+def defects_page(project: Project, filters: dict[str, Any], page_number: str | None) -> Page:
+    # The list shows open defects unless asked for others.
+    filters = {"state": STATE_FILTERS["open"], **filters}
+    return Paginator(defects_matching(project, filters), DEFECTS_PER_PAGE).get_page(page_number)
 
 
 def defect_for_project(project: Project, defect_id: int) -> Defect:

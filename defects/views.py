@@ -40,7 +40,7 @@ def my_queue(request: HttpRequest) -> HttpResponse:
 def defect_list(request: HttpRequest, slug: str) -> HttpResponse:
     access = project_access(request.user, slug)
     project = access.project
-    form = DefectFilterForm(request.GET)
+    form = DefectFilterForm(request.GET, project=project)
     page = selectors.defects_page(project, form.filters(), request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

@@ -15,12 +15,21 @@ def create_missing_tables(apps, schema_editor):
             schema_editor.create_model(model)
 
 
+def adopt_content_types(apps, schema_editor):
+    """Content types (and the permissions hanging on them) of the moved models move along,
+    instead of staying behind under `triage` while new ones are made."""
+    content_type = apps.get_model("contenttypes", "ContentType")
+    moved = [model._meta.model_name for model in apps.get_app_config("defects").get_models()]
+    content_type.objects.filter(app_label="triage", model__in=moved).update(app_label="defects")
+
+
 class Migration(migrations.Migration):
 
     initial = True
 
     dependencies = [
         ('runs', '0001_initial'),
+        ("contenttypes", "0002_remove_content_type_name"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -241,4 +250,5 @@ class Migration(migrations.Migration):
             ],
         ),
         migrations.RunPython(create_missing_tables, migrations.RunPython.noop),
+        migrations.RunPython(adopt_content_types, migrations.RunPython.noop),
     ]

@@ -15,6 +15,14 @@ def create_missing_tables(apps, schema_editor):
             schema_editor.create_model(model)
 
 
+def adopt_content_types(apps, schema_editor):
+    """Content types (and the permissions hanging on them) of the moved models move along,
+    instead of staying behind under `triage` while new ones are made."""
+    content_type = apps.get_model("contenttypes", "ContentType")
+    moved = [model._meta.model_name for model in apps.get_app_config("reruns").get_models()]
+    content_type.objects.filter(app_label="triage", model__in=moved).update(app_label="reruns")
+
+
 class Migration(migrations.Migration):
 
     initial = True
@@ -22,6 +30,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('defects', '0001_initial'),
         ('runs', '0001_initial'),
+        ("contenttypes", "0002_remove_content_type_name"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -83,4 +92,5 @@ class Migration(migrations.Migration):
             ],
         ),
         migrations.RunPython(create_missing_tables, migrations.RunPython.noop),
+        migrations.RunPython(adopt_content_types, migrations.RunPython.noop),
     ]
