@@ -5,8 +5,14 @@ WORKDIR /app
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /venv
 COPY pyproject.toml README.md triage_upload.py ./
+# The project package and the areas (see the README's Layout).
 COPY triage ./triage
 COPY runs ./runs
+COPY operations ./operations
+COPY defects ./defects
+COPY reruns ./reruns
+COPY api ./api
+COPY demo ./demo
 RUN /venv/bin/pip install .
 COPY manage.py ./
 COPY templates ./templates

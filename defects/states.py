@@ -28,6 +28,16 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     State.RESOLVED: (*_ANY_STATE, REOPEN, COMMENT),
 }
 
+# What the defect list offers to do to many defects at once; each still only changes the
+# defects whose state allows it.
+BULK_ACTIONS = (
+    (ACKNOWLEDGE, "acknowledge"),
+    (CLASSIFY, "classify as…"),
+    (ROUTE, "route to…"),
+    (RESOLVE, "resolve"),
+    (REOPEN, "reopen"),
+)
+
 # The defect list's state filter: names a person picks, each standing for some states.
 STATE_FILTERS = {
     "open": list(Defect.OPEN_STATES),

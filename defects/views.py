@@ -20,6 +20,7 @@ from defects.forms import DefectActionForm, DefectFilterForm
 from defects.grouping import defect_path
 from defects.models import Defect, DefectEvent
 from defects.runbook import runbook_current, runbook_render
+from defects.states import BULK_ACTIONS
 from runs.access import project_access
 from runs.htmx import fragment_requested
 from runs.models import Membership
@@ -55,6 +56,7 @@ def defect_list(request: HttpRequest, slug: str) -> HttpResponse:
             "page": page,
             "query": query.urlencode(),
             "can_act": access.can_triage,
+            "bulk_actions": BULK_ACTIONS,
             "teams": project.teams.order_by("name"),
             "now": timezone.now(),
         },

@@ -14,7 +14,8 @@ cleanup() {
 trap cleanup EXIT
 
 mkdir -p "$work/app"
-cp -r pyproject.toml README.md triage_upload.py triage runs manage.py templates static "$work/app/"
+cp -r pyproject.toml README.md triage_upload.py triage runs operations defects reruns api demo \
+  manage.py templates static "$work/app/"
 "$PYTHON" -m venv "$work/venv"
 "$work/venv/bin/pip" install --quiet "$work/app" 2> >(grep -v "Location .file:" >&2)
 cd "$work/app"

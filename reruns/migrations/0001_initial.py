@@ -1,26 +1,12 @@
+from importlib import import_module
+
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
 
-def create_missing_tables(apps, schema_editor):
-    """Create the tables of this app that the database does not have yet.
-
-    These models lived in the `triage` app until they moved to `reruns` under the same table
-    names. A database made before the move already has the tables and every row in them, so
-    they are kept as they are; a new database gets them here."""
-    existing = set(schema_editor.connection.introspection.table_names())
-    for model in apps.get_app_config("reruns").get_models():
-        if model._meta.db_table not in existing:
-            schema_editor.create_model(model)
-
-
-def adopt_content_types(apps, schema_editor):
-    """Content types (and the permissions hanging on them) of the moved models move along,
-    instead of staying behind under `triage` while new ones are made."""
-    content_type = apps.get_model("contenttypes", "ContentType")
-    moved = [model._meta.model_name for model in apps.get_app_config("reruns").get_models()]
-    content_type.objects.filter(app_label="triage", model__in=moved).update(app_label="reruns")
+# The steps that take over models which lived in the `triage` app, shared with the defects app.
+moved_from_triage = import_module("defects.migrations.0001_initial").moved_from_triage
 
 
 class Migration(migrations.Migration):
@@ -91,6 +77,5 @@ class Migration(migrations.Migration):
                 ),
             ],
         ),
-        migrations.RunPython(create_missing_tables, migrations.RunPython.noop),
-        migrations.RunPython(adopt_content_types, migrations.RunPython.noop),
+        *moved_from_triage("reruns"),
     ]
