@@ -2,7 +2,6 @@
 
 The view authenticates, reads the body and hands the report to the one door for arrivals."""
 
-import time
 import zlib
 from typing import Any
 
@@ -14,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from api.auth import project_for_request
 from api.errors import ApiError, method_not_allowed
-from operations.metrics import INGEST_SECONDS, REPORTS
+from operations.metrics import REPORTS
 from reruns.arrivals import report_arrived
 from runs.ingest import ReportConflict
 from runs.junit import junit_report
@@ -24,7 +23,6 @@ from runs.tokens import signature_problem
 
 JSON_CONTENT_TYPES = {"application/json"}
 XML_CONTENT_TYPES = {"application/xml", "text/xml"}
-GZIP_CHUNK = 64 * 1024
 
 
 def _gunzip(body: bytes, limit: int) -> bytes:
@@ -122,7 +120,6 @@ def run_report_receive(request: HttpRequest, slug: str) -> JsonResponse:
     """POST /api/v1/projects/<slug>/runs: store one run report, exactly once."""
     if request.method != "POST":
         return method_not_allowed("POST", "use POST to send a run report")
-    started = time.perf_counter()
     try:
         project = project_for_request(request, slug)
         body = _report_body(request)
@@ -150,8 +147,6 @@ def run_report_receive(request: HttpRequest, slug: str) -> JsonResponse:
         REPORTS.labels("refused", "conflict").inc()
         return ApiError(409, str(exc)).response()
     REPORTS.labels("accepted" if outcome.created else "replayed", "").inc()
-    if outcome.created:
-        INGEST_SECONDS.observe(time.perf_counter() - started)
     return JsonResponse(
         _run_summary(request, outcome.run, created=outcome.created),
         status=201 if outcome.created else 200,

@@ -217,28 +217,22 @@ def _shared_causes(run: Run, groups: dict[str, _Group], defects: dict[str, Defec
     return causes
 
 
-@transaction.atomic
-def defects_record_run(*, run: Run) -> RecordOutcome:
-    """Group the run's failures into defects, once per run (later calls do nothing)."""
-    outcome = RecordOutcome()
-    _, first_time = TriagedRun.objects.get_or_create(run=run)
-    if not first_time:
-        return outcome
-    # Flakes of this run's own commit: an older flake says nothing about this failure.
-    flaky = (
-        dict(
-            ScenarioFlake.objects.filter(project_id=run.project_id, commit=run.commit).values_list(
-                "scenario_id", "commit"
-            )
+def _flakes_of_commit(run: Run) -> dict[int, str]:
+    """Scenarios that passed and failed on this run's own commit: an older flake says nothing
+    about this failure."""
+    if not run.commit:
+        return {}
+    return dict(
+        ScenarioFlake.objects.filter(project_id=run.project_id, commit=run.commit).values_list(
+            "scenario_id", "commit"
         )
-        if run.commit
-        else {}
     )
-    if flaky:
-        _suggest_flake_for_open_defects(run, flaky)
-    groups = _groups(run)
-    if not groups:
-        return outcome
+
+
+def _defects_of(
+    run: Run, groups: dict[str, _Group], flaky: dict[int, str], outcome: RecordOutcome
+) -> dict[str, Defect]:
+    """The defect of each group, created when new; locked, so concurrent runs count in turn."""
     existing = {
         defect.fingerprint: defect
         for defect in Defect.objects.select_for_update()
@@ -260,7 +254,13 @@ def defects_record_run(*, run: Run) -> RecordOutcome:
             )
         defects[key] = defect
         outcome.seen_again.append(defect)
-    new_ids = {defect.pk for defect in outcome.created}
+    return defects
+
+
+def _record_occurrences(
+    run: Run, groups: dict[str, _Group], defects: dict[str, Defect], outcome: RecordOutcome
+) -> None:
+    """Link each failing result to its defect, count it, and reopen resolved defects."""
     DefectOccurrence.objects.bulk_create(
         [
             DefectOccurrence(
@@ -272,6 +272,7 @@ def defects_record_run(*, run: Run) -> RecordOutcome:
         ],
         ignore_conflicts=True,
     )  # fmt: skip
+    new_ids = {defect.pk for defect in outcome.created}
     for key, group in groups.items():
         defect = defects[key]
         # One occurrence per failing result, however many failures it reported.
@@ -286,6 +287,23 @@ def defects_record_run(*, run: Run) -> RecordOutcome:
                 body=f"{defect.fingerprint} was resolved and failed again in run "
                 f"{run.external_id}. {defect_path(defect)}",
             )
+
+
+@transaction.atomic
+def defects_record_run(*, run: Run) -> RecordOutcome:
+    """Group the run's failures into defects, once per run (later calls do nothing)."""
+    outcome = RecordOutcome()
+    _, first_time = TriagedRun.objects.get_or_create(run=run)
+    if not first_time:
+        return outcome
+    flaky = _flakes_of_commit(run)
+    if flaky:
+        _suggest_flake_for_open_defects(run, flaky)
+    groups = _groups(run)
+    if not groups:
+        return outcome
+    defects = _defects_of(run, groups, flaky, outcome)
+    _record_occurrences(run, groups, defects, outcome)
     outcome.shared_causes = _shared_causes(run, groups, defects)
     return outcome
 

@@ -146,10 +146,6 @@ class Defect(models.Model):
         return self.invariant.key if self.invariant_id else ""
 
     @property
-    def is_open(self) -> bool:
-        return self.state in self.OPEN_STATES
-
-    @property
     def is_diagnostics_gap(self) -> bool:
         return self.invariant_id is None
 

@@ -7,8 +7,10 @@ is given its outcome. Those later steps stand on their own: when one fails the r
 stored, and the periodic sweeps catch up."""
 
 import logging
+import time
 
 from defects.grouping import defects_record_run
+from operations.metrics import INGEST_SECONDS
 from reruns.models import Rerun
 from reruns.outcomes import reruns_attach_report
 from runs.ingest import IngestResult, run_ingest
@@ -25,8 +27,11 @@ def report_arrived(
 
     `rerun` is the rerun whose command wrote this report, when Triage ran it itself: it gets
     the outcome even if the report names no rerun. Raises ReportConflict like `run_ingest`."""
+    started = time.perf_counter()
     outcome = run_ingest(project=project, report=report)
-    if not outcome.created and rerun is None:
+    if outcome.created:
+        INGEST_SECONDS.observe(time.perf_counter() - started)
+    elif rerun is None:
         return outcome
     try:
         defects_record_run(run=outcome.run)

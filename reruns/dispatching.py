@@ -97,4 +97,3 @@ def _ingest_command_report(rerun: Rerun, report: bytes | None, exit_code: int | 
             state=Rerun.State.ERROR, finished_at=timezone.now(),
             last_error=f"the command's report was refused: {exc}",
         )  # fmt: skip
-        return

@@ -129,3 +129,18 @@ def a_triaged_run(project: Project, report: dict):
 def later(minutes: int = 0) -> str:
     """A start after "now": a run that can show a fix did not hold."""
     return (datetime.now(UTC) + timedelta(minutes=1 + minutes)).isoformat()
+
+
+def ago(minutes: float) -> dict[str, str]:
+    """A run's start and finish some minutes back, as report fields."""
+    start = datetime.now(UTC) - timedelta(minutes=minutes)
+    return {
+        "startedAt": start.isoformat(),
+        "finishedAt": (start + timedelta(minutes=1)).isoformat(),
+    }
+
+
+def defect_of(project: Project, fingerprint: str):
+    from defects.models import Defect
+
+    return Defect.objects.get(project=project, fingerprint=fingerprint)

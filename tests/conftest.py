@@ -2,7 +2,19 @@ import os
 
 import pytest
 
-from tests.builders import a_project
+from defects.models import Defect, RunbookLink
+from reruns.models import Rerun
+from runs.models import Membership
+from tests.builders import (
+    a_failure,
+    a_project,
+    a_report,
+    a_rule,
+    a_scenario,
+    a_team,
+    a_triaged_run,
+    a_user,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -68,3 +80,39 @@ def log_in(page, live_server, username: str, password: str = "pw-for-tests") -> 
     page.fill("#id_password", password)
     page.click("button[type=submit]")
     page.wait_for_load_state()
+
+
+# Two projects for the isolation matrices of the pages (runs) and of the API (api): mine,
+# where I am an admin, and theirs, with a run, a defect, a rerun, a rule and a runbook link.
+@pytest.fixture
+def two_projects(client):
+    mine, mine_token = a_project("mine", "Mine")
+    theirs, _ = a_project("theirs", "Theirs")
+    me = a_user("me", member_of=mine, role=Membership.Role.ADMIN)
+    them = a_user("them", member_of=theirs)
+    their_rule = a_rule(theirs, a_team(theirs, "their-team", them), scenario_prefix="SEC")
+    their_link = RunbookLink.objects.create(project=theirs, kind="class", match="infra", anchor="a")
+    secret = a_failure(invariantId="SECRET-001", message="their private failure")
+    run = a_triaged_run(
+        theirs, a_report("their-run", [a_scenario("SEC-001", "failed", failures=[secret])])
+    )
+    a_triaged_run(mine, a_report("my-run", [a_scenario("MY-001", "failed")]))
+    their_rerun = Rerun.objects.create(
+        project=theirs, source_run=run, scenario_keys=["SEC-001"], token="their-token",
+        idempotency_key="their-key",
+    )  # fmt: skip
+    client.force_login(me)
+    return {
+        "client": client,
+        "mine_token": mine_token,
+        "theirs": {
+            "slug": "theirs",
+            "run_id": run.pk,
+            "defect_id": Defect.objects.get(project=theirs).pk,
+            "scenario": "SEC-001",
+            "invariant": "SECRET-001",
+            "rerun_id": their_rerun.pk,
+            "rule_id": their_rule.pk,
+            "link_id": their_link.pk,
+        },
+    }

@@ -1,0 +1,102 @@
+"""The uploader CI runs (triage_upload.py): JSON or a folder of JUnit files, retries, signing."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from runs.models import Run
+from tests.builders import a_project, a_report, report_bytes
+from tests.ci_standins import Receiver
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "junit"
+
+
+@pytest.fixture
+def upload(live_server, tmp_path):
+    def run(*args: str, token: str | None = None, url: str | None = None):
+        env = {"PATH": "/usr/bin:/bin", "TRIAGE_TOKEN": token or ""}
+        return subprocess.run(
+            [sys.executable, str(ROOT / "triage_upload.py"), "--url", url or live_server.url,
+             "--project", "dispatch", "--retry-pause", "0.05", *args],
+            capture_output=True, text=True, env=env, timeout=60, check=False,
+        )  # fmt: skip
+
+    return run
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_uploader_posts_json_and_a_folder_of_junit_files(upload, tmp_path):
+    _, token = a_project("dispatch", "Dispatch")
+    report = tmp_path / "report.json"
+    report.write_bytes(report_bytes(a_report("up-1")))
+    folder = tmp_path / "junit"
+    folder.mkdir()
+    for runner in ("pytest", "vitest"):
+        (folder / f"{runner}.xml").write_bytes((FIXTURES / f"{runner}.xml").read_bytes())
+
+    single = upload(str(report), token=token)
+    many = upload(str(folder), "--run-id", "gh-9-1", "--suite", "smoke", token=token)
+
+    assert single.returncode == 0, single.stderr
+    assert single.stdout.strip().endswith(
+        f"/p/dispatch/runs/{Run.objects.get(external_id='up-1').pk}/"
+    )
+    assert many.returncode == 0, many.stderr
+    assert len(many.stdout.split()) == 2
+    assert set(Run.objects.values_list("external_id", flat=True)) == {
+        "up-1", "gh-9-1-1-pytest", "gh-9-1-2-vitest",
+    }  # fmt: skip
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_uploader_exits_non_zero_with_the_servers_error(upload, tmp_path):
+    a_project("dispatch", "Dispatch")
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps({"run": {"id": "x"}}))
+    result = upload(str(report), token="trg_wrong")
+    assert result.returncode == 1
+    assert "401" in result.stderr and "token" in result.stderr
+
+
+def test_the_uploader_retries_server_errors_then_succeeds(upload, tmp_path):
+    stand_in = Receiver(statuses=(503, 502, 201), answer={"url": "https://triage.test/p/x/runs/1/"})
+    report = tmp_path / "report.json"
+    report.write_bytes(report_bytes(a_report()))
+    try:
+        result = upload(str(report), token="t", url=stand_in.url)
+    finally:
+        stand_in.close()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "https://triage.test/p/x/runs/1/"
+    assert len(stand_in.deliveries) == 3
+    assert stand_in.deliveries[0]["headers"]["Content-Encoding"] == "gzip"
+
+
+def test_the_uploader_gives_up_on_an_unreachable_server(upload, tmp_path):
+    report = tmp_path / "report.json"
+    report.write_bytes(report_bytes(a_report()))
+    result = upload(str(report), token="t", url="http://127.0.0.1:9")
+    assert result.returncode == 3
+    assert "gave up after 5 tries" in result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_uploader_signs_reports_when_given_the_secret(live_server, tmp_path):
+    from runs.tokens import signing_secret_set
+
+    project, token = a_project("dispatch", "Dispatch")
+    secret = signing_secret_set(project=project)
+    report = tmp_path / "report.json"
+    report.write_bytes(report_bytes(a_report("signed-up")))
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "triage_upload.py"), "--url", live_server.url,
+         "--project", "dispatch", str(report)],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={"PATH": "/usr/bin:/bin", "TRIAGE_TOKEN": token, "TRIAGE_SIGNING_SECRET": secret},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert Run.objects.filter(external_id="signed-up").exists()

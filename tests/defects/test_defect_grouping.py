@@ -1,0 +1,142 @@
+"""Failures become defects: grouped by scenario and invariant, counted once per result,
+reopened when they fail again, joined into shared causes; and the sweep that catches up."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from defects.actions import defect_resolve
+from defects.grouping import defects_record_run
+from defects.models import Defect, DefectEvent, Notification, SharedCause
+from defects.periodic import sweep_defects
+from tests.builders import (
+    a_failure,
+    a_report,
+    a_rule,
+    a_scenario,
+    a_stored_run,
+    a_team,
+    a_triaged_run,
+    a_user,
+    ago,
+    defect_of,
+    later,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_failures_group_by_scenario_and_invariant_and_count_occurrences(project):
+    report = a_report("run-1", [
+        a_scenario("BID-001", "failed", failures=[a_failure(), a_failure(invariantId="NOTIF-2")]),
+        a_scenario("UI-009", "error", failures=[{"message": "Timeout"}]),
+        a_scenario("API-001", "failed", failures=[]),
+        a_scenario("SCH-001", "passed"),
+    ])  # fmt: skip
+    run = a_triaged_run(project, report)
+    a_triaged_run(project, a_report("run-2", [a_scenario("BID-001", "failed")],
+                                    startedAt=later(), finishedAt=later(minutes=9)))  # fmt: skip
+
+    assert set(Defect.objects.values_list("fingerprint", flat=True)) == {
+        "BID-001|TENANT-004", "BID-001|NOTIF-2", "UI-009|", "API-001|",
+    }  # fmt: skip
+    leak = defect_of(project, "BID-001|TENANT-004")
+    assert leak.occurrence_count == 2
+    assert leak.first_seen == run.started_at
+    assert leak.last_run.external_id == "run-2"
+    assert leak.state == Defect.State.NEW
+    assert defect_of(project, "UI-009|").is_diagnostics_gap
+
+
+def test_one_result_with_two_failures_of_one_invariant_is_one_occurrence(project):
+    twice = a_scenario("BID-001", "failed", failures=[a_failure(), a_failure()])
+    a_triaged_run(project, a_report("run-1", [twice]))
+    assert Defect.objects.get().occurrence_count == 1
+
+
+def test_recording_a_run_twice_changes_nothing(project):
+    run = a_triaged_run(project, a_report())
+    defects_record_run(run=run)
+    assert defect_of(project, "BID-001|TENANT-004").occurrence_count == 1
+
+
+def test_ci_seeing_a_defect_again_does_not_refuse_a_persons_change(project):
+    person = a_user("bob", member_of=project)
+    a_triaged_run(project, a_report("run-1", [a_scenario("BID-001", "failed")]))
+    seen = Defect.objects.get()
+    a_triaged_run(project, a_report("run-2", [a_scenario("BID-001", "failed")]))
+    resolved = defect_resolve(defect=seen, version=seen.version, actor=person)
+    assert resolved.state == "resolved"
+    assert resolved.occurrence_count == 2
+
+
+def test_a_resolved_defect_that_fails_again_is_reopened_and_its_owner_told(project):
+    owner = a_user("olga", member_of=project)
+    team = a_team(project, "bidding", owner)
+    a_rule(project, team, scenario_prefix="BID")
+    a_triaged_run(project, a_report("run-1", [a_scenario("BID-001", "failed")]))
+    leak = defect_of(project, "BID-001|TENANT-004")
+    defect_resolve(defect=leak, version=leak.version, actor=owner, reason="fixed")
+
+    a_triaged_run(project, a_report("run-2", [a_scenario("BID-001", "failed")],
+                                    startedAt=later(), finishedAt=later(minutes=9)))  # fmt: skip
+
+    leak.refresh_from_db()
+    assert leak.state == Defect.State.REGRESSED
+    event = leak.events.get(kind="regression")
+    assert (event.from_value, event.to_value) == ("resolved", "regressed")
+    mail = Notification.objects.get(defect=leak, channel="email")
+    assert "Regressed" in mail.subject and "olga@example.test" in mail.recipients
+
+
+def test_an_older_run_uploaded_late_does_not_reopen_a_resolved_defect(project):
+    person = a_user("bob", member_of=project)
+    a_triaged_run(project, a_report("run-1", [a_scenario("BID-001", "failed")], **ago(10)))
+    defect = Defect.objects.get()
+    defect_resolve(defect=defect, version=defect.version, actor=person)
+    a_triaged_run(project, a_report("run-0", [a_scenario("BID-001", "failed")], **ago(60)))
+    defect.refresh_from_db()
+    assert defect.state == "resolved"
+    assert defect.first_seen < defect.last_seen
+
+
+def test_three_areas_failing_on_one_invariant_kind_are_one_shared_cause(project):
+    def failing(scenario_id: str, invariant_id: str) -> dict:
+        failure = a_failure(invariantId=invariant_id, message=f"{scenario_id} saw another org")
+        return a_scenario(scenario_id, "failed", failures=[failure])
+
+    a_triaged_run(project, a_report("run-1", [
+        failing("BID-001", "TENANT-004"), failing("NOS-001", "TENANT-009"),
+        failing("API-001", "TENANT-002"), failing("SCH-001", "STATE-001"),
+    ]))  # fmt: skip
+    cause = SharedCause.objects.get(signature="invariant TENANT-*")
+    assert cause.areas == "API, BID, NOS"
+    assert sorted(cause.defects.values_list("fingerprint", flat=True)) == [
+        "API-001|TENANT-002", "BID-001|TENANT-004", "NOS-001|TENANT-009",
+    ]  # fmt: skip
+    assert DefectEvent.objects.filter(kind="escalation", text__contains="shared cause").count() == 3
+    assert not SharedCause.objects.filter(signature__startswith="invariant STATE").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_goes_on_after_a_run_it_cannot_group(project):
+    from django.db import connection
+
+    from runs.models import Run
+
+    a_stored_run(project, a_report("run-1", [a_scenario("BID-001", "failed")], **ago(30)))
+    a_stored_run(project, a_report("run-2", [a_scenario("BID-002", "failed")], **ago(20)))
+    Run.objects.update(received_at=datetime.now(UTC) - timedelta(minutes=30))
+    # A real failure while grouping run-1: the database refuses its defect.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "ALTER TABLE triage_defect ADD CONSTRAINT test_refuse_bid_001 "
+            "CHECK (fingerprint NOT LIKE 'BID-001|%%')"
+        )
+    try:
+        sweep_defects()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE triage_defect DROP CONSTRAINT test_refuse_bid_001")
+    assert Defect.objects.filter(fingerprint="BID-002|TENANT-004").exists()
+    assert not Defect.objects.filter(fingerprint__startswith="BID-001").exists()

@@ -1,0 +1,64 @@
+"""run_ingest: a report is stored all or nothing, in as many queries for 3 scenarios as for 300."""
+
+import pytest
+from django.db import DatabaseError, connection
+from django.test.utils import CaptureQueriesContext
+
+from runs.ingest import run_ingest
+from runs.models import Invariant, InvariantFailure, Run, Scenario, ScenarioResult
+from runs.schema import report_parse
+from tests.builders import a_failure, a_report, a_scenario, report_bytes
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def stored_rows() -> dict[str, int]:
+    return {
+        model.__name__: model.objects.count()
+        for model in (Run, ScenarioResult, InvariantFailure, Scenario, Invariant)
+    }
+
+
+def test_a_failing_insert_leaves_nothing_behind(project_and_token):
+    """All or nothing: an error after the run row was written rolls the whole report back."""
+    project, _ = project_and_token
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "ALTER TABLE runs_invariantfailure ADD CONSTRAINT test_refuse_one_org "
+            "CHECK (organization_under_test <> 'org-refused')"
+        )
+    report = a_report(
+        scenarios=[
+            a_scenario("BID-001", "failed"),
+            a_scenario(
+                "BID-002", "failed", failures=[a_failure(organizationUnderTest="org-refused")]
+            ),
+        ]
+    )
+    try:
+        with pytest.raises(DatabaseError, match="test_refuse_one_org"):
+            run_ingest(project=project, report=report_parse(report_bytes(report)))
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "ALTER TABLE runs_invariantfailure DROP CONSTRAINT IF EXISTS test_refuse_one_org"
+            )
+    assert stored_rows() == dict.fromkeys(
+        ["Run", "ScenarioResult", "InvariantFailure", "Scenario", "Invariant"], 0
+    )
+
+
+def test_ingest_takes_the_same_number_of_queries_for_3_or_300_scenarios(project_and_token):
+    project, _ = project_and_token
+
+    def queries_for(run_id: str, count: int) -> int:
+        scenarios = [
+            a_scenario(f"ADV-{n:03d}", "failed" if n % 3 == 0 else "passed") for n in range(count)
+        ]
+        report = report_parse(report_bytes(a_report(run_id, scenarios=scenarios)))
+        with CaptureQueriesContext(connection) as queries:
+            run_ingest(project=project, report=report)
+        return len(queries)
+
+    queries_for("creates-the-suite", 1)
+    assert queries_for("small", 3) == queries_for("large", 300)

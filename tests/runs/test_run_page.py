@@ -1,0 +1,169 @@
+"""The run page: failures with their evidence, the foreign organization marked, the budget,
+the repro line; and report text that stays text in Chromium."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.builders import a_failure, a_report, a_scenario, a_user
+from tests.conftest import log_in
+from tests.runs.run_builders import ingest, nightly
+
+pytestmark = pytest.mark.django_db
+
+XSS = '<script>window.__xss = 1; alert("xss")</script><img src=x onerror="window.__xss=2">'
+
+
+@pytest.mark.django_db
+def test_run_page_shows_failures_with_evidence_and_marks_the_foreign_org(
+    member_client, project_and_token
+):
+    project, _ = project_and_token
+    run = ingest(project, a_report())
+
+    response = member_client.get(f"/p/dispatch/runs/{run.pk}/")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    for text in (
+        "BID-001",
+        "TENANT-004",
+        "org-a",
+        "bw-17",
+        "drv-b-1",
+        "notifications for bw-17",
+        "logs/nightly/2026-11-20/ci-artifacts/report.json",
+        "of 10 min budget",
+    ):
+        assert text in html, text
+    assert 'class="mono foreign-org"' in html
+    assert html.count('foreign-org"') == 1
+    assert "https://ci.example.test/runs/8812345" in html
+    assert "over budget" not in html
+
+
+def test_any_org_named_column_with_a_foreign_org_is_highlighted(member, project):
+    evidence = [{"label": "rows", "rows": [{"recipient_org_id": "org-b", "driverTenantId": "org-a",
+                                            "note": "org-b"}]}]  # fmt: skip
+    run = nightly(project, 1, [a_scenario("BID-001", "failed",
+                                          failures=[a_failure(evidence=evidence)])])  # fmt: skip
+    html = member.get(f"/p/dispatch/runs/{run.pk}/").content.decode()
+    assert html.count('foreign-org"') == 1
+
+
+@pytest.mark.django_db
+def test_a_run_longer_than_its_suite_budget_is_marked(member_client, project_and_token):
+    project, _ = project_and_token
+    run = ingest(project, a_report(finishedAt="2026-11-20T02:11:30Z"))
+
+    html = member_client.get(f"/p/dispatch/runs/{run.pk}/").content.decode()
+
+    assert "11m 30s" in html
+    assert "over budget" in html
+
+
+@pytest.mark.django_db
+def test_run_page_query_count_does_not_grow_with_failures(member_client, project_and_token):
+    project, _ = project_and_token
+    ingest(project, a_report("gh-base", startedAt="2026-11-01T00:00:00Z",
+                             finishedAt="2026-11-01T00:10:00Z"))  # fmt: skip
+    small = ingest(project, a_report("gh-small", scenarios=[a_scenario("BID-001", "failed")]))
+    large = ingest(
+        project,
+        a_report(
+            "gh-large",
+            scenarios=[
+                a_scenario(
+                    f"BID-{n:03d}",
+                    "failed",
+                    failures=[a_failure(), a_failure(invariantId="ASSIGN-1")],
+                )
+                for n in range(30)
+            ],
+        ),
+    )
+    with CaptureQueriesContext(connection) as few:
+        member_client.get(f"/p/dispatch/runs/{small.pk}/")
+    with CaptureQueriesContext(connection) as many:
+        member_client.get(f"/p/dispatch/runs/{large.pk}/")
+    assert len(many) == len(few)
+
+
+def test_repro_line_is_built_from_the_project_template_only_for_safe_ids(member, project):
+    project.repro_command = 'pnpm exec vitest --run -t "{scenarioId}"'
+    project.save()
+    run = nightly(project, 1, [a_scenario("BID-001", "failed"),
+                               a_scenario('X-1"; rm -rf ~; "', "failed")])  # fmt: skip
+
+    html = member.get(f"/p/dispatch/runs/{run.pk}/").content.decode()
+
+    assert "pnpm exec vitest --run -t &quot;BID-001&quot;" in html
+    assert html.count('data-copy="') == 1
+
+
+def test_no_repro_line_for_ids_with_spaces_or_quotes(member, project):
+    project.repro_command = "pnpm exec vitest --run -t {scenarioId}"
+    project.save()
+    run = nightly(project, 1, [a_scenario("BID-001 --config=/tmp/evil.ts", "failed")])
+    html = member.get(f"/p/dispatch/runs/{run.pk}/").content.decode()
+    assert "data-copy=" not in html
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_script_in_report_text_is_shown_as_text_in_chromium(live_server, page, project_and_token):
+    project, _ = project_and_token
+    a_user("dana", member_of=project)
+    report = a_report(
+        branch=XSS,
+        scenarios=[
+            a_scenario(
+                "BID-001",
+                "failed",
+                title=XSS,
+                failures=[
+                    a_failure(
+                        message=XSS,
+                        organizationUnderTest=XSS,
+                        keyEntityIds={XSS: XSS},
+                        expected=XSS,
+                        artifacts=[XSS],
+                        evidence=[{"label": XSS, "rows": [{XSS: XSS, "org_id": XSS}]}],
+                    )
+                ],
+            )
+        ],
+    )
+    run = ingest(project, report)
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    log_in(page, live_server, "dana")
+    page.goto(f"{live_server.url}/p/dispatch/runs/{run.pk}/")
+
+    assert page.locator("h3", has_text="BID-001").is_visible()
+    assert dialogs == []
+    assert page.evaluate("window.__xss") is None
+    assert page.locator("main script").count() == 0
+    assert page.locator("main img").count() == 0
+    assert page.get_by_text(XSS).first.is_visible()
+    page.goto(f"{live_server.url}/p/dispatch/runs/")
+    assert dialogs == []
+    assert page.evaluate("window.__xss") is None
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_person_logs_in_and_reads_the_leak_evidence(live_server, page, project_and_token):
+    project, _ = project_and_token
+    a_user("dana", member_of=project)
+    ingest(project, a_report())
+
+    log_in(page, live_server, "dana")
+    page.click("text=Dispatch")
+    page.click("text=gh-8812345-1")
+
+    leak = page.locator("td.foreign-org")
+    assert leak.count() == 1
+    assert leak.inner_text() == "org-b"
+    assert page.locator(".leak").inner_text() == "1 cell from another organization"

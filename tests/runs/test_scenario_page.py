@@ -1,0 +1,55 @@
+"""One scenario's history: the strip, the flake verdict, the regression window."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.builders import a_scenario
+from tests.conftest import log_in
+from tests.runs.run_builders import green, nightly, smoke
+
+pytestmark = pytest.mark.django_db
+
+
+def test_scenario_page_shows_strip_flake_verdict_and_regression_window(member, project):
+    nightly(project, 4, green("BID-001"))
+    last_green = nightly(project, 3, green("BID-001"))
+    first_red = nightly(project, 2, [a_scenario("BID-001", "failed")])
+    nightly(project, 1, [a_scenario("BID-001", "failed")])
+    smoke(project, "pr-9", 1, [a_scenario("BID-001", "failed")], commit="feed1")
+    smoke(project, "pr-9-again", 0.9, green("BID-001"), commit="feed1")
+
+    html = member.get("/p/dispatch/scenarios/BID-001/").content.decode()
+
+    assert html.count('class="cell status-') == 6
+    assert f'href="/p/dispatch/runs/{first_red.pk}/#result-' in html
+    assert "Flaky:" in html and "feed1" in html
+    assert "c0003..c0002" in html
+    assert f"?base={last_green.pk}" in html
+    assert "TENANT-004" in html
+
+
+def test_a_skipped_latest_result_is_not_called_passing(member, project):
+    nightly(project, 2, [a_scenario("BID-001", "failed")])
+    nightly(project, 1, [a_scenario("BID-001", "skipped")])
+    html = member.get("/p/dispatch/scenarios/BID-001/").content.decode()
+    assert "Passing on" not in html
+    assert "Failing on" in html
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_scenario_history_strip_leads_to_the_run(live_server, page, history):
+    _, runs = history
+    log_in(page, live_server, "dana")
+    page.goto(f"{live_server.url}/p/dispatch/scenarios/BID-001/")
+    cells = page.locator(".strip .cell")
+    expect(cells).to_have_count(4)
+    expect(page.locator(".strip .cell.status-failed")).to_have_count(1)
+
+    page.locator(".strip .cell.status-failed").click()
+
+    expect(page).to_have_url(re.compile(rf"/p/dispatch/runs/{runs['nightly-4'].pk}/#result-"))
+    expect(page.locator("h1")).to_contain_text("nightly-4")
+    expect(page.locator("td.foreign-org")).to_have_text("org-b")
