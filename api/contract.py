@@ -104,11 +104,15 @@ def openapi_document() -> dict[str, Any]:
                     "security": bearer,
                     "parameters": [
                         slug,
-                        _param("state", "open, new, acknowledged, regressed, muted, resolved"),
+                        _param(
+                            "state",
+                            "comma-separated: open, muted, resolved, all, or a state "
+                            "(new, acknowledged, regressed)",
+                        ),
                         _param("class", "infra, harness, algorithm, data, flake, unclassified"),
                         _param("scenario", "scenario id; * is a wildcard"),
                         _param("invariant", "invariant id; * is a wildcard"),
-                        _param("owner", "owning team's name"),
+                        _param("owner", 'owning team\'s name, or "none" for unowned defects'),
                     ],
                     "responses": {
                         "200": {"description": "{count, truncated, defects: [...]}"},

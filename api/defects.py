@@ -60,12 +60,16 @@ def defects_list(request: HttpRequest, slug: str) -> JsonResponse:
         project=project,
     )
     if not form.is_valid():
+        # A mistyped filter must not make a release gate pass on an empty list.
         param_of = {field: param for param, field in FILTER_PARAMS.items()}
+        params = [param_of[field] for field in form.errors]
+        codes = {error.code for errors in form.errors.as_data().values() for error in errors}
         problems = [
             {"field": param_of[field], "problem": " ".join(errors)}
             for field, errors in form.errors.items()
         ]
-        return ApiError(400, "unknown filter values", problems).response()
+        word = "invalid" if "max_length" in codes else "unknown"
+        return ApiError(400, f"{word} {', '.join(params)}", problems).response()
     defects = defects_matching(project, form.filters())
     rows = list(defects[: MAX_DEFECTS_LISTED + 1])
     return JsonResponse(

@@ -2,6 +2,7 @@
 
 The view authenticates, reads the body and hands the report to the one door for arrivals."""
 
+import time
 import zlib
 from typing import Any
 
@@ -120,6 +121,7 @@ def run_report_receive(request: HttpRequest, slug: str) -> JsonResponse:
     """POST /api/v1/projects/<slug>/runs: store one run report, exactly once."""
     if request.method != "POST":
         return method_not_allowed("POST", "use POST to send a run report")
+    received_at = time.perf_counter()
     try:
         project = project_for_request(request, slug)
         body = _report_body(request)
@@ -136,7 +138,7 @@ def run_report_receive(request: HttpRequest, slug: str) -> JsonResponse:
             report = _junit(request, project, body)
         else:
             report = report_parse(body)
-        outcome = report_arrived(project=project, report=report)
+        outcome = report_arrived(project=project, report=report, received_at=received_at)
     except ApiError as exc:
         REPORTS.labels("refused", str(exc.status)).inc()
         return exc.response()

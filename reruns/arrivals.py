@@ -21,18 +21,24 @@ logger = logging.getLogger(__name__)
 
 
 def report_arrived(
-    *, project: Project, report: RunReport, rerun: Rerun | None = None
+    *,
+    project: Project,
+    report: RunReport,
+    rerun: Rerun | None = None,
+    received_at: float | None = None,
 ) -> IngestResult:
-    """Store the report exactly once and set the triage work in motion for a new run.
+    """Store the report exactly once and set the triage work in motion for its run.
 
     `rerun` is the rerun whose command wrote this report, when Triage ran it itself: it gets
-    the outcome even if the report names no rerun. Raises ReportConflict like `run_ingest`."""
-    started = time.perf_counter()
+    the outcome even if the report names no rerun. `received_at` (a `time.perf_counter()`
+    reading) is when a webhook began reading the report: the time until it is stored goes to
+    the ingest metric. Raises ReportConflict like `run_ingest`.
+
+    The later steps run for a report sent again too: each does its work once, so a run whose
+    grouping failed the first time catches up, however old it is."""
     outcome = run_ingest(project=project, report=report)
-    if outcome.created:
-        INGEST_SECONDS.observe(time.perf_counter() - started)
-    elif rerun is None:
-        return outcome
+    if outcome.created and received_at is not None:
+        INGEST_SECONDS.observe(time.perf_counter() - received_at)
     try:
         defects_record_run(run=outcome.run)
     except Exception:

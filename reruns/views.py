@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from defects import selectors as defect_selectors
@@ -154,6 +154,7 @@ def rerun_cancel_view(request: HttpRequest, slug: str, rerun_id: int) -> HttpRes
 
 
 @login_required
+@require_safe
 def project_settings(request: HttpRequest, slug: str) -> HttpResponse:
     """The settings page: the defect workflow's settings, and the rerun dispatcher."""
     project = project_access(request.user, slug, role=Membership.Role.ADMIN).project

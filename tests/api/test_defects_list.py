@@ -74,12 +74,25 @@ def test_an_unknown_state_is_a_clear_400(client, project_with_defects):
     response = client.get("/api/v1/projects/dispatch/defects?state=exploded",
                           HTTP_AUTHORIZATION=f"Bearer {token}")  # fmt: skip
     assert response.status_code == 400
+    assert response.json()["error"] == "unknown state"
     assert response.json()["problems"][0]["field"] == "state"
+    assert "exploded" in response.json()["problems"][0]["problem"]
 
 
 def test_a_mistyped_gate_filter_is_a_400(client):
     _, token = a_project("gate", "Gate")
-    for query in ("class=infar", "owner=nobody-by-that-name"):
+    for query, error in (("class=infar", "unknown class"),
+                         ("owner=nobody-by-that-name", "unknown owner")):  # fmt: skip
         response = client.get(f"/api/v1/projects/gate/defects?{query}",
                               HTTP_AUTHORIZATION=f"Bearer {token}")  # fmt: skip
         assert response.status_code == 400, query
+        assert response.json()["error"] == error
+
+
+def test_a_gate_reads_the_filters_the_defect_list_page_offers(client, project_with_defects):
+    _, token = project_with_defects
+    assert listed(client, token, "owner=none&state=open") == [
+        ("BID-002", "IDEMP-001"), ("UI-009", None)
+    ]  # fmt: skip
+    assert ("SCH-001", "TENANT-002") in listed(client, token, "state=all")
+    assert listed(client, token, "state=resolved") == [("SCH-001", "TENANT-002")]

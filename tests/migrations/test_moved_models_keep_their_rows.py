@@ -126,8 +126,9 @@ def test_a_database_of_the_old_layout_keeps_every_row_after_migrating(tmp_path, 
     for table in MOVED_TABLES - {"triage_team_members", "triage_sharedcause_defects"}:
         assert read_by_models[table] == rows_before[table], table
     assert "No changes detected" in _manage(ROOT, env, "makemigrations", "--check", "--dry-run")
-    # The data goes on working: a report that arrives now is grouped into the old defects.
+    # The data goes on working: loading the demo again finds every run and defect in place.
     assert "0 runs added" in _manage(ROOT, env, "seed_demo")
+    assert _table_counts(scratch_postgres)["triage_defect"] == rows_before["triage_defect"]
 
 
 def test_a_new_database_gets_every_table_of_the_moved_models(scratch_postgres):
