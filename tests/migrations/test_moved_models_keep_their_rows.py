@@ -22,7 +22,6 @@ pytestmark = pytest.mark.migration
 ROOT = Path(__file__).resolve().parents[2]
 # The last commit before the models moved: the schema a running Triage has today.
 BEFORE_THE_MOVE = "068bf6131964b94572ec886953c0e8dc52d550b6"
-SCRATCH_DATABASE = "triage_migration_check"
 MOVED_TABLES = {
     "triage_team", "triage_team_members", "triage_routingrule", "triage_defect",
     "triage_defectoccurrence", "triage_defectevent", "triage_sharedcause",
@@ -68,13 +67,17 @@ def _postgres_url(database: str) -> str:
 
 @pytest.fixture
 def scratch_postgres():
+    # Named after the test database, so test runs side by side do not share it.
+    scratch = f"{settings.DATABASES['default']['NAME']}_migration_check"
     maintenance = psycopg.connect(_postgres_url("postgres"), autocommit=True)
-    maintenance.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DATABASE}")
-    maintenance.execute(f"CREATE DATABASE {SCRATCH_DATABASE}")
+    maintenance.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(scratch)))
+    maintenance.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(scratch)))
     try:
-        yield _postgres_url(SCRATCH_DATABASE)
+        yield _postgres_url(scratch)
     finally:
-        maintenance.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DATABASE} WITH (FORCE)")
+        maintenance.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch))
+        )
         maintenance.close()
 
 
