@@ -1,0 +1,220 @@
+"""Test cases read from a runner's XML report become one RunReport, whatever the format.
+
+Each reader (JUnit in `runs.junit`; the .NET formats beside it) walks its own XML and hands
+every attempt of every test case to a `CaseReport`. This module decides what every format
+shares: scenario ids from test names with the project's pattern, invariant ids from a
+property or the message, retries as attempts, parametrised cases of one id as one result,
+times a run can use, and the checks of the finished report."""
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from runs.schema import ReportInvalid, RunReport, field_path
+
+# `BID-001`, `BID_001`, `test_BID_001_...`: an uppercase prefix, a dash or underscore, 3+ digits.
+DEFAULT_ID_PATTERN = r"(?<![A-Za-z0-9])([A-Z][A-Z0-9]*)[-_](\d{3,})(?![0-9])"
+INVARIANT_PROPERTY_NAMES = ("invariantId", "invariant_id", "invariant")
+MAX_NAME = 300
+MAX_SECONDS = 7 * 24 * 3600
+# Times outside these years are a runner's placeholder (Go's zero time) or a broken clock.
+EARLIEST = datetime(1970, 1, 2, tzinfo=UTC)
+LATEST = datetime(2999, 1, 1, tzinfo=UTC)
+# A number this large is epoch milliseconds (older Playwright), not seconds.
+EPOCH_MILLISECONDS_FROM = 10**11
+SEVERITY = {"passed": 0, "skipped": 1, "failed": 2, "error": 3}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def compile_id_pattern(pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern or DEFAULT_ID_PATTERN)
+    except re.error:
+        return re.compile(DEFAULT_ID_PATTERN)
+
+
+def normalised_id(match: re.Match[str]) -> str:
+    """`BID_001` -> `BID-001`: one spelling whatever the runner allowed in names."""
+    if match.lastindex and match.lastindex >= 2:
+        return f"{match.group(1).upper()}-{match.group(2)}"
+    return match.group(0)
+
+
+def clean_text(text: str | None, limit: int) -> str:
+    return _CONTROL.sub(" ", text or "").strip()[:limit]
+
+
+def first_lines(text: str, lines: int = 5) -> str:
+    return "\n".join([line for line in text.splitlines() if line.strip()][:lines])
+
+
+def seconds_of(value: str | None) -> float:
+    """A runner's duration; nonsense (nan, 1e400, negative, a week+) counts as 0."""
+    try:
+        seconds = float(value or 0)
+    except ValueError:
+        return 0.0
+    return seconds if math.isfinite(seconds) and 0 <= seconds <= MAX_SECONDS else 0.0
+
+
+def timestamp_of(value: str | None) -> datetime | None:
+    """A runner's start time, or None when the run cannot use it: missing, unparseable, Go's
+    zero time, out of range. Epoch seconds and milliseconds are read as such."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    try:
+        if text.isdigit():
+            number = int(text)
+            seconds = number / 1000 if number >= EPOCH_MILLISECONDS_FROM else number
+            parsed = datetime.fromtimestamp(seconds, tz=UTC)
+        else:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (ValueError, OverflowError, OSError):
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed if EARLIEST <= parsed < LATEST else None
+
+
+@dataclass
+class Failure:
+    message: str
+    detail: str = ""
+    error: bool = False  # an error (the test could not run as meant) rather than a failure
+
+
+@dataclass
+class Attempt:
+    """One run of one test case, as a report states it."""
+
+    name: str
+    classname: str = ""
+    seconds: float = 0.0
+    skipped: bool = False
+    failures: list[Failure] = field(default_factory=list)
+    stdout: str = ""
+    properties: dict[str, str] = field(default_factory=dict)
+    file: str = ""
+
+
+class CaseReport:
+    """Collects the attempts of a report's test cases and makes the RunReport."""
+
+    def __init__(
+        self,
+        *,
+        run: dict[str, Any],
+        scenario_pattern: str = "",
+        invariant_pattern: str = "",
+        default_start: datetime | None = None,
+        kind: str = "JUnit",
+    ) -> None:
+        self.run = run
+        self.kind = kind
+        self.scenario_id = compile_id_pattern(scenario_pattern)
+        self.invariant_id = compile_id_pattern(invariant_pattern)
+        self.default_start = default_start
+        self.scenarios: list[dict[str, Any]] = []
+        # A retried test repeats its full name: attempts 1, 2, ... of one scenario. Different
+        # tests carrying one id (parametrised cases) are one result: the worst status wins.
+        self._attempts: dict[tuple[str, str], int] = {}
+        self._merged: dict[tuple[str, int], dict[str, Any]] = {}
+        self.started: datetime | None = None
+        self.finished: datetime | None = None
+        self.total_seconds = 0.0
+
+    def suite(self, *, timestamp: str | None, seconds: str | None) -> None:
+        """A suite's start and duration widen the run's span when the run can use them."""
+        start = timestamp_of(timestamp)
+        if start is None:
+            return
+        if self.started is None or start < self.started:
+            self.started = start
+        duration = seconds_of(seconds)
+        if duration:
+            end = start + timedelta(seconds=duration)
+            self.finished = end if self.finished is None else max(self.finished, end)
+
+    def add(self, attempt: Attempt) -> None:
+        name = clean_text(attempt.name, 1000)
+        classname = clean_text(attempt.classname, 1000)
+        full_name = f"{classname} > {name}" if classname and classname not in name else name
+        match = self.scenario_id.search(name) or self.scenario_id.search(classname)
+        key = normalised_id(match) if match else clean_text(full_name, MAX_NAME) or "unnamed test"
+        number = self._attempts[key, full_name] = self._attempts.get((key, full_name), 0) + 1
+        self.total_seconds += attempt.seconds
+        entry: dict[str, Any] = {
+            "scenarioId": key,
+            "title": clean_text(full_name, 2000),
+            "status": "skipped" if attempt.skipped else "passed",
+            "durationMs": int(attempt.seconds * 1000),
+            "attempt": number,
+            "file": clean_text(attempt.file or classname, 2000),
+        }
+        failures = [self._failure(key, attempt, failure) for failure in attempt.failures]
+        if failures:
+            entry["status"] = "error" if any(f.error for f in attempt.failures) else "failed"
+            entry["failures"] = failures
+        same = self._merged.get((key, number))
+        if same is None:
+            self._merged[key, number] = entry
+            self.scenarios.append(entry)
+        else:
+            _merge(same, entry)
+
+    def _failure(self, key: str, attempt: Attempt, failure: Failure) -> dict[str, Any]:
+        detail = failure.detail[:20_000]
+        # The message, or else the first line the runner printed: a stack trace further down
+        # names other tests and files, not the invariant that broke.
+        message = (
+            clean_text(failure.message, 5000)
+            or clean_text(" ".join(first_lines(detail, 2).splitlines()), 5000)
+            or clean_text(" ".join(first_lines(attempt.stdout, 2).splitlines()), 5000)
+        )
+        invariant = next(
+            (attempt.properties[n] for n in INVARIANT_PROPERTY_NAMES if attempt.properties.get(n)),
+            None,
+        )
+        if invariant is None:
+            printed = first_lines(detail) or first_lines(attempt.stdout)
+            for candidate in self.invariant_id.finditer(f"{message}\n{printed}"):
+                if normalised_id(candidate) != key:
+                    invariant = normalised_id(candidate)
+                    break
+        return {"invariantId": invariant, "message": message, "observed": detail}
+
+    def report(self) -> RunReport:
+        start = self.started or self.default_start or datetime.now(UTC)
+        # The suites' own span when they give it: tests running in parallel overlap.
+        finish = self.finished or start + timedelta(seconds=self.total_seconds)
+        payload = {
+            "run": {
+                **{k: v for k, v in self.run.items() if v},
+                "startedAt": start.isoformat(),
+                "finishedAt": max(finish, start).isoformat(),
+            },
+            "scenarios": self.scenarios,
+        }
+        try:
+            return RunReport.model_validate(payload)
+        except ValidationError as exc:
+            problems = [
+                {"field": field_path(error["loc"]), "problem": error["msg"]}
+                for error in exc.errors(include_url=False, include_input=False)[:50]
+            ]
+            problem = f"the {self.kind} report does not make a valid run"
+            raise ReportInvalid(problem, problems) from None
+
+
+def _merge(into: dict[str, Any], other: dict[str, Any]) -> None:
+    if SEVERITY[other["status"]] > SEVERITY[into["status"]]:
+        into["status"] = other["status"]
+    into["durationMs"] += other["durationMs"]
+    into.setdefault("failures", []).extend(other.get("failures", []))
+    if not into["failures"]:
+        del into["failures"]
