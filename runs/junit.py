@@ -11,8 +11,7 @@ from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
-from junitparser import Error, JUnitXml, JUnitXmlError, Skipped
-from junitparser import Failure as JUnitFailure
+from junitparser import JUnitXml, JUnitXmlError
 
 from runs.schema import ReportInvalid, RunReport
 from runs.xml_cases import Attempt, CaseReport, Failure, seconds_of
@@ -101,33 +100,42 @@ def junit_report_of(root: Element, report: CaseReport) -> RunReport:
     for suite in _document(root):
         report.suite(timestamp=suite._elem.get("timestamp"), seconds=suite._elem.get("time"))
         for case in suite:
-            elem = case._elem
-            about = {
-                "name": case.name or "",
-                "classname": case.classname or "",
-                "properties": _properties(elem),
-                "file": elem.get("file") or "",
-            }
-            children = list(elem)
-            for child in children:
-                if child.tag in FLAKY_TAGS:
-                    report.add(_rerun_attempt(child, FLAKY_TAGS[child.tag], **about))
-            failures = [
-                Failure(result.message or "", result.text or "", isinstance(result, Error))
-                for result in case.result
-                if isinstance(result, JUnitFailure | Error)
-            ]
-            report.add(
-                Attempt(
-                    **about,
-                    seconds=seconds_of(elem.get("time")),
-                    skipped=any(isinstance(result, Skipped) for result in case.result)
-                    or (elem.get("status") or "").strip().lower() in NOT_RUN,
-                    failures=failures,
-                    stdout=case.system_out or "",
-                )
-            )
-            for child in children:
-                if child.tag in RERUN_TAGS:
-                    report.add(_rerun_attempt(child, RERUN_TAGS[child.tag], **about))
+            _case(case._elem, report)
     return report.report()
+
+
+def _case(elem: Element, report: CaseReport) -> None:
+    # Read straight from the element: one pass over its children, whatever they are.
+    about = {
+        "name": elem.get("name") or "",
+        "classname": elem.get("classname") or "",
+        "properties": _properties(elem),
+        "file": elem.get("file") or "",
+    }
+    failures: list[Failure] = []
+    skipped = (elem.get("status") or "").strip().lower() in NOT_RUN
+    stdout = ""
+    reruns: list[Element] = []
+    for child in elem:
+        tag = child.tag
+        if tag in ("failure", "error"):
+            failures.append(Failure(child.get("message") or "", child.text or "", tag == "error"))
+        elif tag == "skipped":
+            skipped = True
+        elif tag == "system-out":
+            stdout = child.text or ""
+        elif tag in FLAKY_TAGS:
+            report.add(_rerun_attempt(child, FLAKY_TAGS[tag], **about))
+        elif tag in RERUN_TAGS:
+            reruns.append(child)
+    report.add(
+        Attempt(
+            **about,
+            seconds=seconds_of(elem.get("time")),
+            skipped=skipped,
+            failures=failures,
+            stdout=stdout,
+        )
+    )
+    for child in reruns:
+        report.add(_rerun_attempt(child, RERUN_TAGS[child.tag], **about))
