@@ -156,10 +156,9 @@ class CaseReport:
             "attempt": number,
             "file": clean_text(attempt.file or classname, 2000),
         }
-        failures = [self._failure(key, attempt, failure) for failure in attempt.failures]
-        if failures:
+        if attempt.failures:
+            entry["failures"] = [self._failure(key, attempt, f) for f in attempt.failures]
             entry["status"] = "error" if any(f.error for f in attempt.failures) else "failed"
-            entry["failures"] = failures
         same = self._merged.get((key, number))
         if same is None:
             self._merged[key, number] = entry
