@@ -66,15 +66,15 @@ def openapi_document() -> dict[str, Any]:
         "paths": {
             "/api/v1/projects/{slug}/runs": {
                 "post": {
-                    "summary": "Store a run report (Triage JSON or JUnit XML), exactly once",
+                    "summary": "Store a run report (Triage JSON or test runner XML), exactly once",
                     "security": bearer,
                     "parameters": [
                         slug,
-                        _param("runId", "JUnit XML only: CI's id of this run attempt"),
-                        _param("suite", "JUnit XML only: the suite, e.g. smoke"),
-                        _param("branch", "JUnit XML only"),
-                        _param("commit", "JUnit XML only"),
-                        _param("url", "JUnit XML only: link to the CI run"),
+                        _param("runId", "XML only: CI's id of this run attempt"),
+                        _param("suite", "XML only: the suite, e.g. smoke"),
+                        _param("branch", "XML only"),
+                        _param("commit", "XML only"),
+                        _param("url", "XML only: link to the CI run"),
                     ],
                     "requestBody": {
                         "required": True,
@@ -83,7 +83,14 @@ def openapi_document() -> dict[str, Any]:
                             "application/json": {
                                 "schema": {"$ref": "#/components/schemas/RunReport"}
                             },
-                            "application/xml": {"schema": {"type": "string"}},
+                            "application/xml": {
+                                "schema": {
+                                    "type": "string",
+                                    "description": "JUnit (<testsuites>, <testsuite>), NUnit 3 "
+                                    "(<test-run>), NUnit 2.5 (<test-results>), xUnit v2 "
+                                    "(<assemblies>) or TRX (<TestRun>), told by the root element",
+                                }
+                            },
                         },
                     },
                     "responses": {
@@ -94,7 +101,7 @@ def openapi_document() -> dict[str, Any]:
                         "404": _error("No such project for this token"),
                         "409": _error("This run id was stored with other content"),
                         "413": _error("Larger than the limit (also after gzip)"),
-                        "415": _error("Not JSON or JUnit XML"),
+                        "415": _error("Neither JSON nor XML"),
                     },
                 }
             },

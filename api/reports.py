@@ -1,4 +1,4 @@
-"""POST /api/v1/projects/<slug>/runs: CI sends a run report (JSON, or JUnit XML).
+"""POST /api/v1/projects/<slug>/runs: CI sends a run report (JSON, or a test runner's XML).
 
 The view authenticates, reads the body and hands the report to the one door for arrivals."""
 
@@ -17,10 +17,10 @@ from api.errors import ApiError, method_not_allowed
 from operations.metrics import REPORTS
 from reruns.arrivals import report_arrived
 from runs.ingest import ReportConflict
-from runs.junit import junit_report
 from runs.models import Project, Run
 from runs.schema import ReportInvalid, RunReport, report_parse
 from runs.tokens import signature_problem
+from runs.xml_reports import xml_report
 
 JSON_CONTENT_TYPES = {"application/json"}
 XML_CONTENT_TYPES = {"application/xml", "text/xml"}
@@ -48,7 +48,7 @@ def _report_body(request: HttpRequest) -> bytes:
         raise ApiError(
             415,
             f"unsupported content type {request.content_type or '(none)'!r}; send the report "
-            "as application/json, or JUnit XML as application/xml",
+            "as application/json, or JUnit, NUnit, xUnit or TRX XML as application/xml",
         )
     limit = settings.REPORT_MAX_BYTES
     too_big = ApiError(413, f"the report is larger than the limit of {limit} bytes")
@@ -70,10 +70,10 @@ def _report_body(request: HttpRequest) -> bytes:
     return body
 
 
-def _junit(request: HttpRequest, project: Project, body: bytes) -> RunReport:
+def _xml(request: HttpRequest, project: Project, body: bytes) -> RunReport:
     params = request.GET
     missing = [
-        {"field": name, "problem": "this query parameter is required for JUnit XML"}
+        {"field": name, "problem": "this query parameter is required for XML reports"}
         for name in ("runId", "suite")
         if not params.get(name)
     ]
@@ -84,7 +84,7 @@ def _junit(request: HttpRequest, project: Project, body: bytes) -> RunReport:
         .values_list("started_at", flat=True)
         .first()
     )
-    return junit_report(
+    return xml_report(
         body,
         run={
             "id": params["runId"], "suite": params["suite"], "branch": params.get("branch"),
@@ -135,7 +135,7 @@ def run_report_receive(request: HttpRequest, slug: str) -> JsonResponse:
         if problem:
             raise ApiError(401, problem)
         if request.content_type in XML_CONTENT_TYPES:
-            report = _junit(request, project, body)
+            report = _xml(request, project, body)
         else:
             report = report_parse(body)
         outcome = report_arrived(project=project, report=report, received_at=received_at)

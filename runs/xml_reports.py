@@ -1,0 +1,59 @@
+"""A runner's XML report, whatever the format, told by its root element and read once."""
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from xml.etree.ElementTree import Element
+
+from runs.dotnet import nunit3_report_of, nunit25_report_of, trx_report_of, xunit2_report_of
+from runs.junit import junit_report_of, parse_xml
+from runs.schema import ReportInvalid, RunReport
+from runs.xml_cases import CaseReport
+
+Reader = Callable[[Element, CaseReport], RunReport]
+# The root element (namespace aside) -> the format's name in errors, and its reader.
+READERS: dict[str, tuple[str, Reader]] = {
+    "testsuites": ("JUnit", junit_report_of),
+    "testsuite": ("JUnit", junit_report_of),
+    "test-run": ("NUnit 3", nunit3_report_of),
+    "test-results": ("NUnit 2.5", nunit25_report_of),
+    "assemblies": ("xUnit v2", xunit2_report_of),
+    "TestRun": ("TRX", trx_report_of),
+}
+
+
+def xml_report(
+    xml: bytes,
+    *,
+    run: dict[str, Any],
+    scenario_pattern: str = "",
+    invariant_pattern: str = "",
+    default_start: datetime | None = None,
+) -> RunReport:
+    """The RunReport of a JUnit, NUnit 3, NUnit 2.5, xUnit v2 or TRX file; `run` holds id,
+    suite and optional branch, commit, url. `default_start` is used when the file has no time
+    the run can use (the first post's start, so that the same file again is the same report)."""
+    root = parse_xml(xml)
+    tag = root.tag.rpartition("}")[2]
+    if tag not in READERS:
+        raise ReportInvalid(
+            "not a test report",
+            [
+                {
+                    "field": "report",
+                    "problem": f"the root element is <{tag[:100]}>; the root must be one of: "
+                    + ", ".join(READERS),
+                }
+            ],
+        )
+    kind, reader = READERS[tag]
+    return reader(
+        root,
+        CaseReport(
+            run=run,
+            scenario_pattern=scenario_pattern,
+            invariant_pattern=invariant_pattern,
+            default_start=default_start,
+            kind=kind,
+        ),
+    )
