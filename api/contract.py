@@ -105,6 +105,23 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/api/v1/projects/{slug}/runs/{runId}": {
+                "get": {
+                    "summary": "A stored run's summary, as the post was answered: status and "
+                    "counts (passed, failed, skipped, error, diagnosticsGaps, flaky)",
+                    "security": bearer,
+                    "parameters": [
+                        slug,
+                        {"name": "runId", "in": "path", "required": True,
+                         "description": "CI's id of the run", "schema": {"type": "string"}},
+                    ],  # fmt: skip
+                    "responses": {
+                        "200": {"description": "{id, url, runId, status, counts, durationMs}"},
+                        "401": _error("Missing or unknown project token"),
+                        "404": _error("No such project for this token, or no such run"),
+                    },
+                }
+            },
             "/api/v1/projects/{slug}/defects": {
                 "get": {
                     "summary": "List defects, e.g. to gate a release on open TENANT-* defects",

@@ -4,16 +4,15 @@ The view authenticates, reads the body and hands the report to the one door for 
 
 import time
 import zlib
-from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
-from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
 from api.auth import project_for_request
 from api.errors import ApiError, method_not_allowed
+from api.runs import run_summary
 from operations.metrics import REPORTS
 from reruns.arrivals import report_arrived
 from runs.ingest import ReportConflict
@@ -97,25 +96,6 @@ def _xml(request: HttpRequest, project: Project, body: bytes) -> RunReport:
     )  # fmt: skip
 
 
-def _run_summary(request: HttpRequest, run: Run, *, created: bool) -> dict[str, Any]:
-    path = reverse("run_detail", kwargs={"slug": run.project.slug, "run_id": run.pk})
-    return {
-        "id": run.pk,
-        "url": request.build_absolute_uri(path),
-        "runId": run.external_id,
-        "created": created,
-        "status": run.status,
-        "counts": {
-            "passed": run.passed_count,
-            "failed": run.failed_count,
-            "skipped": run.skipped_count,
-            "error": run.error_count,
-            "diagnosticsGaps": run.diagnostics_gap_count,
-        },
-        "durationMs": run.duration_ms,
-    }
-
-
 @csrf_exempt
 def run_report_receive(request: HttpRequest, slug: str) -> JsonResponse:
     """POST /api/v1/projects/<slug>/runs: store one run report, exactly once."""
@@ -150,6 +130,6 @@ def run_report_receive(request: HttpRequest, slug: str) -> JsonResponse:
         return ApiError(409, str(exc)).response()
     REPORTS.labels("accepted" if outcome.created else "replayed", "").inc()
     return JsonResponse(
-        _run_summary(request, outcome.run, created=outcome.created),
+        run_summary(request, outcome.run, created=outcome.created),
         status=201 if outcome.created else 200,
     )

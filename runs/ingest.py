@@ -3,7 +3,9 @@
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import IntegrityError, transaction
 
@@ -207,6 +209,19 @@ def _store(project: Project, report: RunReport, digest: str) -> Run:
     return run
 
 
+def flaky_within_run(attempts: Iterable[tuple[Any, int, str]]) -> set[Any]:
+    """Scenarios whose last attempt passed after an earlier attempt failed, from
+    (scenario, attempt, status) triples."""
+    last: dict[Any, tuple[int, str]] = {}
+    failed: set[Any] = set()
+    for scenario, attempt, status in attempts:
+        if status in FAILING:
+            failed.add(scenario)
+        if scenario not in last or attempt >= last[scenario][0]:
+            last[scenario] = (attempt, status)
+    return {s for s in failed if last[s][1] == Status.PASSED}
+
+
 def entity_text(value: str | int | float | bool) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -251,6 +266,9 @@ def _insert_run(project: Project, report: RunReport, digest: str) -> Run:
         skipped_count=counts[Status.SKIPPED],
         error_count=counts[Status.ERROR],
         diagnostics_gap_count=sum(has_diagnostics_gap(s) for s in report.scenarios),
+        flaky_count=len(
+            flaky_within_run((s.scenario_id, s.attempt, s.status) for s in report.scenarios)
+        ),
         content_sha256=digest,
     )
 

@@ -184,6 +184,9 @@ class Run(models.Model):
     skipped_count = models.PositiveIntegerField(default=0)
     error_count = models.PositiveIntegerField(default=0)
     diagnostics_gap_count = models.PositiveIntegerField(default=0)
+    # Scenarios that failed and then passed on a retry within this run: the strongest flake
+    # signal there is, counted apart from the statuses above (which count every attempt).
+    flaky_count = models.PositiveIntegerField(default=0)
     content_sha256 = models.CharField(max_length=64)
     received_at = models.DateTimeField(auto_now_add=True)
 

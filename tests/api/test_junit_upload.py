@@ -76,7 +76,7 @@ HUGE_ATTRIBUTE = (b'<testsuites><testsuite name="s"><testcase name="BID-001 ' + 
         (BILLION_LAUGHS, "refused XML"),
         (EXTERNAL_ENTITY, "refused XML"),
         (b"<testsuites><testsuite>", "malformed XML"),
-        (b"<html><body>not junit</body></html>", "not JUnit XML"),
+        (b"<html><body>not junit</body></html>", "not a test report"),
     ],
 )
 def test_hostile_or_broken_xml_is_refused_quickly(live_server, token, xml, error):

@@ -96,7 +96,7 @@ def test_the_api_refuses_another_projects_slug_with_my_token(two_projects, clien
     for name, route in named_routes():
         if not name.startswith("api_") or "<slug" not in route:
             continue
-        url = fill(route, name, {"slug": "theirs"})
+        url = fill(route, name, {"slug": "theirs", "external_id": "their-run"})
         assert client.get(url, HTTP_AUTHORIZATION=f"Bearer {token}").status_code in (404, 405)
         response = client.post(url, b"{}", content_type="application/json",
                                HTTP_AUTHORIZATION=f"Bearer {token}")  # fmt: skip
