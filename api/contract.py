@@ -55,6 +55,7 @@ def openapi_document() -> dict[str, Any]:
     body = {key: value for key, value in report.items() if key not in ("$defs", "$schema", "$id")}
     schemas = {"RunReport": body, "Problem": PROBLEM, **defs}
     slug = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}
+    run_id = {"name": "runId", "in": "path", "required": True, "schema": {"type": "string"}}
     bearer = [{"projectToken": []}]
     return {
         "openapi": "3.1.0",
@@ -110,11 +111,7 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "A stored run's summary, as the post was answered: status and "
                     "counts (passed, failed, skipped, error, diagnosticsGaps, flaky)",
                     "security": bearer,
-                    "parameters": [
-                        slug,
-                        {"name": "runId", "in": "path", "required": True,
-                         "description": "CI's id of the run", "schema": {"type": "string"}},
-                    ],  # fmt: skip
+                    "parameters": [slug, run_id],
                     "responses": {
                         "200": {"description": "{id, url, runId, status, counts, durationMs}"},
                         "401": _error("Missing or unknown project token"),
