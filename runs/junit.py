@@ -6,7 +6,6 @@ makes the report. Runners' own additions are read too: Maven Surefire's reruns (
 `rerunFailure`, ...) become attempts, and a `status` of disabled/notrun/skipped skips a test."""
 
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
@@ -78,29 +77,6 @@ def _rerun_attempt(child: Element, error: bool, **case: Any) -> Attempt:
         seconds=seconds_of(child.get("time")),
         stdout=(out.text or "") if out is not None else "",
         failures=[Failure(child.get("message") or "", (detail or "").strip(), error)],
-    )
-
-
-def junit_report(
-    xml: bytes,
-    *,
-    run: dict[str, Any],
-    scenario_pattern: str = "",
-    invariant_pattern: str = "",
-    default_start: datetime | None = None,
-) -> RunReport:
-    """The RunReport of a JUnit file; `run` holds id, suite and optional branch, commit, url.
-
-    `default_start` is used when the file has no timestamp the run can use (the first post's
-    start, so that posting the same file again is the same report)."""
-    return junit_report_of(
-        parse_xml(xml),
-        CaseReport(
-            run=run,
-            scenario_pattern=scenario_pattern,
-            invariant_pattern=invariant_pattern,
-            default_start=default_start,
-        ),
     )
 
 

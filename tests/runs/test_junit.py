@@ -1,8 +1,8 @@
-"""junit_report: JUnit XML becomes a run report, one result per scenario id and attempt."""
+"""JUnit XML becomes a run report, one result per scenario id and attempt."""
 
 import pytest
 
-from runs.junit import junit_report
+from runs.xml_reports import xml_report
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +15,7 @@ def test_parametrised_junit_cases_of_one_id_are_one_result_with_the_worst_status
       <testcase classname="t" name="test_BID_002" time="nan"/>
       <testcase classname="t" name="test_BID_003" time="1e400"/>
     </testsuite>"""
-    report = junit_report(xml, run={"id": "j", "suite": "smoke"})
+    report = xml_report(xml, run={"id": "j", "suite": "smoke"})
     by_id = {s.scenario_id: s for s in report.scenarios}
     assert by_id["BID-001"].status == "failed" and by_id["BID-001"].attempt == 1
     assert by_id["BID-001"].duration_ms == 2000
@@ -26,5 +26,5 @@ def test_parametrised_junit_cases_of_one_id_are_one_result_with_the_worst_status
 def test_a_retried_junit_test_keeps_its_attempts():
     xml = b"""<testsuite name="s"><testcase name="BID-001 works"><failure message="x"/></testcase>
       <testcase name="BID-001 works"/></testsuite>"""
-    report = junit_report(xml, run={"id": "j", "suite": "smoke"})
+    report = xml_report(xml, run={"id": "j", "suite": "smoke"})
     assert [(s.attempt, s.status) for s in report.scenarios] == [(1, "failed"), (2, "passed")]
