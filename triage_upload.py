@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Post test reports to Triage from CI: Triage JSON reports or JUnit XML, a file or a folder.
+"""Post test reports to Triage from CI: Triage JSON, JUnit, NUnit, xUnit or TRX; files or folders.
 
 Runs with the standard library alone (copy this file into any CI), or as `triage-upload`
 when the triage package is installed.
@@ -7,7 +7,11 @@ when the triage package is installed.
     TRIAGE_TOKEN=... triage-upload --url https://triage.example.com --project dispatch \\
         --run-id "$GITHUB_RUN_ID-$GITHUB_RUN_ATTEMPT" --suite smoke reports/
 
-Exit codes: 0 stored, 1 refused by Triage (its error is printed), 2 usage, 3 unreachable.
+Files that are not test reports (Failsafe's failsafe-summary.xml, other JSON) are skipped with
+a line saying so. A file Triage refuses is reported and the others are still sent.
+
+Exit codes: 0 stored, 1 some file refused by Triage (its error is printed), 2 usage,
+3 unreachable.
 """
 
 import argparse
@@ -21,10 +25,13 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 RETRIES = 5
 TIMEOUT_SECONDS = 60
+# The root elements of the XML reports Triage reads (namespaces aside).
+REPORT_ROOTS = {"testsuites", "testsuite", "test-run", "test-results", "assemblies", "TestRun"}
 
 
 class Refused(Exception):
@@ -48,12 +55,32 @@ def _files(paths: list[str]) -> list[Path]:
     return found
 
 
+def not_a_report(path: Path) -> str | None:
+    """Why the file is not a test report Triage reads, or None when it is one."""
+    if path.suffix.lower() == ".xml":
+        try:
+            # CI's own files, read only up to the root element's start (no entity is expanded
+            # by then); the uploader stays standard library only, so no defusedxml here.
+            _, root = next(ElementTree.iterparse(path, events=("start",)))  # noqa: S314
+        except (ElementTree.ParseError, StopIteration, OSError) as error:
+            return f"not well-formed XML ({error})"
+        tag = root.tag.rpartition("}")[2]
+        return None if tag in REPORT_ROOTS else f"its root element <{tag}> is not a test report"
+    try:
+        document = json.loads(path.read_bytes())
+    except (ValueError, OSError) as error:
+        return f"not JSON ({error})"
+    if not isinstance(document, dict) or not {"run", "scenarios"} & document.keys():
+        return 'a JSON file with neither "run" nor "scenarios"'
+    return None
+
+
 def _endpoint(args: argparse.Namespace, path: Path, index: int, count: int) -> tuple[str, str]:
     base = f"{args.url.rstrip('/')}/api/v1/projects/{urllib.parse.quote(args.project)}/runs"
     if path.suffix.lower() != ".xml":
         return base, "application/json"
     if not args.run_id or not args.suite:
-        raise ValueError("JUnit XML needs --run-id and --suite")
+        raise ValueError("XML reports need --run-id and --suite")
     # Several XML files of one job become runs of their own: same id with a file suffix.
     run_id = args.run_id if count == 1 else f"{args.run_id}-{index + 1}-{path.stem}"
     query = {
@@ -131,22 +158,38 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--url, --project and the token in ${args.token_env} are required")
     try:
         files = _files(args.paths)
-        if not files:
-            parser.error("no .json or .xml report found")
-        for index, path in enumerate(files):
-            url, content_type = _endpoint(args, path, index, len(files))
+    except FileNotFoundError as error:
+        parser.error(str(error))
+    reports = []
+    for path in files:
+        reason = not_a_report(path)
+        if reason:
+            print(f"triage-upload: skipped {path}: {reason}", file=sys.stderr)
+        else:
+            reports.append(path)
+    if not reports:
+        parser.error("no test report found")
+    refused = 0
+    for index, path in enumerate(reports):
+        try:
+            url, content_type = _endpoint(args, path, index, len(reports))
             answer = post_report(url, content_type, path.read_bytes(), token,
                                  pause=args.retry_pause,
                                  secret=os.environ.get(args.signing_secret_env, ""))  # fmt: skip
-            print(answer.get("url", ""))
-    except (FileNotFoundError, ValueError) as error:
-        parser.error(str(error))
-    except Refused as error:
-        print(f"triage-upload: {error}", file=sys.stderr)
+        except ValueError as error:
+            parser.error(str(error))
+        except Refused as error:
+            # One bad file must not cost the others: report it and go on.
+            print(f"triage-upload: {path}: {error}", file=sys.stderr)
+            refused += 1
+            continue
+        except Unreachable as error:
+            print(f"triage-upload: {error}", file=sys.stderr)
+            return 3
+        print(answer.get("url", ""))
+    if refused:
+        print(f"triage-upload: {refused} of {len(reports)} reports refused", file=sys.stderr)
         return 1
-    except Unreachable as error:
-        print(f"triage-upload: {error}", file=sys.stderr)
-        return 3
     return 0
 
 

@@ -100,3 +100,31 @@ def test_the_uploader_signs_reports_when_given_the_secret(live_server, tmp_path)
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert Run.objects.filter(external_id="signed-up").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_folder_skips_what_is_not_a_report_and_sends_the_rest_past_a_refused_file(
+    upload, tmp_path
+):
+    _, token = a_project("dispatch", "Dispatch")
+    folder = tmp_path / "failsafe-reports"
+    folder.mkdir()
+    # As Failsafe leaves it: reports beside failsafe-summary.xml, which is not a report.
+    (folder / "failsafe-summary.xml").write_bytes(
+        (FIXTURES / "failsafe" / "failsafe-summary.xml").read_bytes()
+    )
+    (folder / "a-pytest.xml").write_bytes((FIXTURES / "pytest.xml").read_bytes())
+    (folder / "b-refused.json").write_text(json.dumps({"run": {"id": "x"}, "scenarios": []}))
+    (folder / "c-vitest.xml").write_bytes((FIXTURES / "vitest.xml").read_bytes())
+    (folder / "d-notes.json").write_text(json.dumps({"note": "not a report"}))
+
+    result = upload(str(folder), "--run-id", "gh-10-1", "--suite", "full", token=token)
+
+    assert result.returncode == 1, result.stderr
+    assert "skipped" in result.stderr and "failsafe-summary.xml" in result.stderr
+    assert "<failsafe-summary> is not a test report" in result.stderr
+    assert 'd-notes.json: a JSON file with neither "run" nor "scenarios"' in result.stderr
+    assert "b-refused.json" in result.stderr and "400" in result.stderr
+    assert "1 of 3 reports refused" in result.stderr
+    assert len(result.stdout.split()) == 2
+    assert Run.objects.count() == 2
