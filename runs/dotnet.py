@@ -46,7 +46,8 @@ TRX_STATUS = {
     "disconnected": "error",
 }
 # A .NET TimeSpan: [d.]hh:mm:ss[.fffffff]
-TIMESPAN = re.compile(r"(?:(\d+)\.)?(\d+):(\d+):(\d+(?:\.\d+)?)")
+# .NET TimeSpan, [d.]hh:mm:ss[.fffffff]; bounded, so no number is too large to add up.
+TIMESPAN = re.compile(r"(?:(\d{1,8})\.)?(\d{1,8}):(\d{1,2}):(\d{1,2}(?:\.\d{1,9})?)")
 
 
 def _text(elem: Element, path: str) -> str:

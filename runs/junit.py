@@ -37,7 +37,8 @@ def parse_xml(xml: bytes) -> Element:
                 }
             ],
         ) from None
-    except (ParseError, ValueError) as exc:
+    except (ParseError, ValueError, LookupError) as exc:
+        # LookupError: an encoding in the XML declaration that Python does not know.
         raise ReportInvalid("malformed XML", [{"field": "report", "problem": str(exc)}]) from None
 
 
@@ -53,10 +54,14 @@ def _suites(root: Element) -> list[Element]:
 
 
 def _cases(suite: Element) -> Iterator[Element]:
-    """A suite's testcases, then those of the suites nested in it (PHPUnit, Jest)."""
-    yield from suite.iterfind("testcase")
-    for nested in suite.iterfind("testsuite"):
-        yield from _cases(nested)
+    """A suite's testcases, then those of the suites nested in it (PHPUnit, Jest), walked
+    with a stack of our own: nesting deep enough to exhaust Python's recursion is refused
+    by nobody else."""
+    waiting = [suite]
+    while waiting:
+        current = waiting.pop()
+        yield from current.iterfind("testcase")
+        waiting.extend(reversed(current.findall("testsuite")))
 
 
 def _properties(elem: Element) -> dict[str, str]:

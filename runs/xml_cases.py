@@ -21,6 +21,10 @@ DEFAULT_ID_PATTERN = r"(?<![A-Za-z0-9])([A-Z][A-Z0-9]*)[-_](\d{3,})(?![0-9])"
 INVARIANT_PROPERTY_NAMES = ("invariantId", "invariant_id", "invariant")
 MAX_NAME = 300
 MAX_SECONDS = 7 * 24 * 3600
+# How much of a test's printed output is read for a message or an invariant id: the head is
+# what names them, and reading the rest would let one small gzip'd file keep a worker busy.
+PRINTED_HEAD_CHARS = 64_000
+MAX_FAILURES_PER_ATTEMPT = 1000
 # Times outside these years are a runner's placeholder (Go's zero time) or a broken clock.
 EARLIEST = datetime(1970, 1, 2, tzinfo=UTC)
 LATEST = datetime(2999, 1, 1, tzinfo=UTC)
@@ -49,7 +53,14 @@ def clean_text(text: str | None, limit: int) -> str:
 
 
 def first_lines(text: str, lines: int = 5) -> str:
-    return "\n".join([line for line in text.splitlines() if line.strip()][:lines])
+    """The first non-blank lines of the head of `text`."""
+    found = []
+    for line in text[:PRINTED_HEAD_CHARS].splitlines():
+        if line.strip():
+            found.append(line)
+            if len(found) == lines:
+                break
+    return "\n".join(found)
 
 
 def seconds_of(value: str | None) -> float:
@@ -157,7 +168,14 @@ class CaseReport:
             "file": clean_text(attempt.file or classname, 2000),
         }
         if attempt.failures:
-            entry["failures"] = [self._failure(key, attempt, f) for f in attempt.failures]
+            if len(attempt.failures) > MAX_FAILURES_PER_ATTEMPT:
+                raise ReportInvalid(
+                    "too many failures",
+                    [{"field": "report", "problem": f"{key} reports {len(attempt.failures)} "
+                      f"failures in one attempt; at most {MAX_FAILURES_PER_ATTEMPT}"}],
+                )  # fmt: skip
+            printed = first_lines(attempt.stdout)
+            entry["failures"] = [self._failure(key, attempt, f, printed) for f in attempt.failures]
             entry["status"] = "error" if any(f.error for f in attempt.failures) else "failed"
         same = self._merged.get((key, number))
         if same is None:
@@ -166,21 +184,23 @@ class CaseReport:
         else:
             _merge(same, entry)
 
-    def _failure(self, key: str, attempt: Attempt, failure: Failure) -> dict[str, Any]:
+    def _failure(
+        self, key: str, attempt: Attempt, failure: Failure, printed_out: str
+    ) -> dict[str, Any]:
         detail = failure.detail[:20_000]
         # The message, or else the first line the runner printed: a stack trace further down
         # names other tests and files, not the invariant that broke.
         message = (
             clean_text(failure.message, 5000)
             or clean_text(" ".join(first_lines(detail, 2).splitlines()), 5000)
-            or clean_text(" ".join(first_lines(attempt.stdout, 2).splitlines()), 5000)
+            or clean_text(" ".join(printed_out.splitlines()[:2]), 5000)
         )
         invariant = next(
             (attempt.properties[n] for n in INVARIANT_PROPERTY_NAMES if attempt.properties.get(n)),
             None,
         )
         if invariant is None:
-            printed = first_lines(detail) or first_lines(attempt.stdout)
+            printed = first_lines(detail) or printed_out
             for candidate in self.invariant_id.finditer(f"{message}\n{printed}"):
                 if normalised_id(candidate) != key:
                     invariant = normalised_id(candidate)
@@ -189,8 +209,10 @@ class CaseReport:
 
     def report(self) -> RunReport:
         start = self.started or self.default_start or datetime.now(UTC)
-        # The suites' own span when they give it: tests running in parallel overlap.
-        finish = self.finished or start + timedelta(seconds=self.total_seconds)
+        # The suites' own span when they give it: tests running in parallel overlap. Summed
+        # durations are bounded by the latest time a run can have.
+        seconds = min(self.total_seconds, (LATEST - start).total_seconds() - 1)
+        finish = self.finished or start + timedelta(seconds=max(seconds, 0))
         payload = {
             "run": {
                 **{k: v for k, v in self.run.items() if v},

@@ -1,0 +1,56 @@
+"""XML reports built to hurt: each is read in bounded work and answered, never a crash."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from runs.schema import ReportInvalid
+from runs.xml_reports import xml_report
+
+RUN = {"id": "hostile", "suite": "full"}
+
+
+def test_deeply_nested_junit_suites_are_read_without_exhausting_the_stack():
+    depth = 5000
+    xml = ("<testsuites>" + "<testsuite>" * depth + '<testcase name="BID-001 deep"/>'
+           + "</testsuite>" * depth + "</testsuites>").encode()  # fmt: skip
+    report = xml_report(xml, run=RUN)
+    assert [s.scenario_id for s in report.scenarios] == ["BID-001"]
+
+
+def test_an_unknown_encoding_is_malformed_xml():
+    with pytest.raises(ReportInvalid, match="malformed XML"):
+        xml_report(b'<?xml version="1.0" encoding="bogus"?><testsuites/>', run=RUN)
+
+
+def test_a_trx_duration_too_large_to_add_up_counts_as_no_time():
+    hours = "9" * 400
+    xml = (f'<TestRun><Results><UnitTestResult testName="BID-001 x" outcome="Passed" '
+           f'duration="{hours}:00:00"/></Results></TestRun>').encode()  # fmt: skip
+    report = xml_report(xml, run=RUN)
+    assert report.scenarios[0].duration_ms == 0
+
+
+def test_summed_durations_never_run_past_the_latest_time_a_run_can_have():
+    cases = '<testcase name="case {0}" time="600000"/>'
+    xml = ("<testsuite>" + "".join(cases.format(n) for n in range(3)) + "</testsuite>").encode()
+    report = xml_report(xml, run=RUN, default_start=datetime(2998, 12, 31, tzinfo=UTC))
+    assert report.run.finished_at.year == 2998
+
+
+def test_a_long_printed_output_is_read_once_per_attempt_not_once_per_failure():
+    # 1000 failures over a million printed lines: the head of the output is enough.
+    printed = "<system-out>" + "a\n" * 1_000_000 + "</system-out>"
+    failures = "<failure/>" * 1000
+    xml = f"<testsuite><testcase name='BID-001 noisy'>{printed}{failures}</testcase></testsuite>"
+    report = xml_report(xml.encode(), run=RUN)
+    assert len(report.scenarios[0].failures) == 1000
+    # With no message of its own, a failure says the first two lines the test printed.
+    assert report.scenarios[0].failures[0].message == "a a"
+
+
+def test_more_failures_in_one_attempt_than_a_report_may_hold_are_refused_at_once():
+    xml = ("<testsuite><testcase name='BID-001 x'>" + "<failure/>" * 1001
+           + "</testcase></testsuite>").encode()  # fmt: skip
+    with pytest.raises(ReportInvalid, match="too many failures"):
+        xml_report(xml, run=RUN)
