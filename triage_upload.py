@@ -30,12 +30,18 @@ from pathlib import Path
 
 RETRIES = 5
 TIMEOUT_SECONDS = 60
+SUFFIXES = (".json", ".xml", ".trx")
+XML_SUFFIXES = (".xml", ".trx")
 # The root elements of the XML reports Triage reads (namespaces aside).
 REPORT_ROOTS = {"testsuites", "testsuite", "test-run", "test-results", "assemblies", "TestRun"}
 
 
 class Refused(Exception):
     """Triage answered 4xx: the report itself is wrong, retrying will not help."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class Unreachable(Exception):
@@ -47,7 +53,7 @@ def _files(paths: list[str]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.suffix.lower() in (".json", ".xml"))
+            found += sorted(p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES)
         elif path.is_file():
             found.append(path)
         else:
@@ -55,21 +61,27 @@ def _files(paths: list[str]) -> list[Path]:
     return found
 
 
+class Broken(Exception):
+    """A file that should be a report and cannot be read: counted as refused."""
+
+
 def not_a_report(path: Path) -> str | None:
-    """Why the file is not a test report Triage reads, or None when it is one."""
-    if path.suffix.lower() == ".xml":
+    """Why a readable file is not a test report Triage reads, or None when it is one. A file
+    that cannot be read or parsed raises Broken: a runner that crashed mid-write must not
+    pass unseen."""
+    if path.suffix.lower() in XML_SUFFIXES:
         try:
             # CI's own files, read only up to the root element's start (no entity is expanded
             # by then); the uploader stays standard library only, so no defusedxml here.
             _, root = next(ElementTree.iterparse(path, events=("start",)))  # noqa: S314
         except (ElementTree.ParseError, StopIteration, OSError) as error:
-            return f"not well-formed XML ({error})"
+            raise Broken(f"not well-formed XML ({error or 'empty'})") from None
         tag = root.tag.rpartition("}")[2]
         return None if tag in REPORT_ROOTS else f"its root element <{tag}> is not a test report"
     try:
         document = json.loads(path.read_bytes())
     except (ValueError, OSError) as error:
-        return f"not JSON ({error})"
+        raise Broken(f"not JSON ({error})") from None
     if not isinstance(document, dict) or not {"run", "scenarios"} & document.keys():
         return 'a JSON file with neither "run" nor "scenarios"'
     return None
@@ -77,7 +89,7 @@ def not_a_report(path: Path) -> str | None:
 
 def _endpoint(args: argparse.Namespace, path: Path, index: int, count: int) -> tuple[str, str]:
     base = f"{args.url.rstrip('/')}/api/v1/projects/{urllib.parse.quote(args.project)}/runs"
-    if path.suffix.lower() != ".xml":
+    if path.suffix.lower() not in XML_SUFFIXES:
         return base, "application/json"
     if not args.run_id or not args.suite:
         raise ValueError("XML reports need --run-id and --suite")
@@ -118,7 +130,8 @@ def post_report(
         except urllib.error.HTTPError as error:
             text = error.read().decode(errors="replace")
             if error.code < 500:
-                raise Refused(f"Triage refused {url} with {error.code}: {text}") from None
+                message = f"Triage refused {url} with {error.code}: {text}"
+                raise Refused(message, error.code) from None
             problem = f"{error.code}: {text[:300]}"
         except (urllib.error.URLError, OSError) as error:
             problem = str(error)
@@ -161,15 +174,21 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as error:
         parser.error(str(error))
     reports = []
+    refused = 0
     for path in files:
-        reason = not_a_report(path)
+        try:
+            reason = not_a_report(path)
+        except Broken as error:
+            print(f"triage-upload: {path}: {error}", file=sys.stderr)
+            refused += 1
+            continue
         if reason:
             print(f"triage-upload: skipped {path}: {reason}", file=sys.stderr)
         else:
             reports.append(path)
-    if not reports:
+    if not reports and not refused:
         parser.error("no test report found")
-    refused = 0
+    unreadable = refused
     for index, path in enumerate(reports):
         try:
             url, content_type = _endpoint(args, path, index, len(reports))
@@ -179,8 +198,10 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as error:
             parser.error(str(error))
         except Refused as error:
-            # One bad file must not cost the others: report it and go on.
             print(f"triage-upload: {path}: {error}", file=sys.stderr)
+            if error.status in (401, 403, 404):
+                return 1  # the token or the project is wrong: no other file will fare better
+            # One bad file must not cost the others: report it and go on.
             refused += 1
             continue
         except Unreachable as error:
@@ -188,7 +209,8 @@ def main(argv: list[str] | None = None) -> int:
             return 3
         print(answer.get("url", ""))
     if refused:
-        print(f"triage-upload: {refused} of {len(reports)} reports refused", file=sys.stderr)
+        total = len(reports) + unreadable
+        print(f"triage-upload: {refused} of {total} reports refused", file=sys.stderr)
         return 1
     return 0
 

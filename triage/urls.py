@@ -21,7 +21,7 @@ api = [
     path("openapi.json", contract.openapi_json, name="api_openapi"),
     path("docs", contract.api_docs, name="api_docs"),
     path("v1/projects/<slug:slug>/runs", api_reports.run_report_receive, name="api_runs"),
-    path("v1/projects/<slug:slug>/runs/<str:external_id>", api_runs.run_read, name="api_run"),
+    path("v1/projects/<slug:slug>/runs/<path:external_id>", api_runs.run_read, name="api_run"),
     path("v1/projects/<slug:slug>/defects", api_defects.defects_list, name="api_defects"),
     path("v1/reruns/<str:token>/status", api_reruns.rerun_status, name="api_rerun_status"),
 ]

@@ -51,3 +51,14 @@ def test_reading_a_run_needs_its_projects_token_and_a_known_run_id(client, token
     )
     assert unknown.status_code == 404 and "gh-9" in unknown.json()["error"]
     assert client.post(url, HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 405
+
+
+def test_a_run_id_with_slashes_reads_back(client, token):
+    client.post(
+        "/api/v1/projects/dispatch/runs", report_bytes(a_report("gh/8812345/1")),
+        content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}",
+    )  # fmt: skip
+    read = client.get(
+        "/api/v1/projects/dispatch/runs/gh/8812345/1", HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+    assert read.status_code == 200 and read.json()["runId"] == "gh/8812345/1"

@@ -117,6 +117,8 @@ def test_a_folder_skips_what_is_not_a_report_and_sends_the_rest_past_a_refused_f
     (folder / "b-refused.json").write_text(json.dumps({"run": {"id": "x"}, "scenarios": []}))
     (folder / "c-vitest.xml").write_bytes((FIXTURES / "vitest.xml").read_bytes())
     (folder / "d-notes.json").write_text(json.dumps({"note": "not a report"}))
+    # A runner that crashed before writing its file: not skipped, refused.
+    (folder / "e-crashed.xml").write_bytes(b"")
 
     result = upload(str(folder), "--run-id", "gh-10-1", "--suite", "full", token=token)
 
@@ -125,6 +127,25 @@ def test_a_folder_skips_what_is_not_a_report_and_sends_the_rest_past_a_refused_f
     assert "<failsafe-summary> is not a test report" in result.stderr
     assert 'd-notes.json: a JSON file with neither "run" nor "scenarios"' in result.stderr
     assert "b-refused.json" in result.stderr and "400" in result.stderr
-    assert "1 of 3 reports refused" in result.stderr
+    assert "e-crashed.xml: not well-formed XML" in result.stderr
+    assert "2 of 4 reports refused" in result.stderr
     assert len(result.stdout.split()) == 2
     assert Run.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_folder_of_trx_files_is_sent_and_a_wrong_token_stops_at_the_first_file(upload, tmp_path):
+    _, token = a_project("dispatch", "Dispatch")
+    folder = tmp_path / "TestResults"
+    folder.mkdir()
+    trx = (FIXTURES.parent / "dotnet" / "xunit-adapter.trx").read_bytes()
+    (folder / "a.trx").write_bytes(trx)
+    (folder / "b.trx").write_bytes(trx)
+
+    wrong = upload(str(folder), "--run-id", "dotnet-1", "--suite", "full", token="trg_wrong")
+    sent = upload(str(folder), "--run-id", "dotnet-1", "--suite", "full", token=token)
+
+    assert wrong.returncode == 1
+    assert wrong.stderr.count("401") == 1
+    assert sent.returncode == 0, sent.stderr
+    assert len(sent.stdout.split()) == 2
