@@ -3,6 +3,7 @@
 Every answer is 2xx, or 4xx with a JSON error; never 5xx; and a refused body stores nothing."""
 
 import json
+import logging
 
 import pytest
 from django.test import Client
@@ -90,6 +91,17 @@ def _drop_absent(value):
 
 def counts() -> tuple[int, int, int]:
     return Run.objects.count(), ScenarioResult.objects.count(), InvariantFailure.objects.count()
+
+
+@pytest.fixture(autouse=True)
+def refusals_not_kept_in_the_log():
+    """Thousands of refused bodies per test: each 4xx warning holds its request and body, and
+    the log capture would keep them all until the test ends (gigabytes). Errors still log."""
+    logger = logging.getLogger("django.request")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    yield
+    logger.setLevel(level)
 
 
 @pytest.fixture
