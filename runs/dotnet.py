@@ -45,7 +45,6 @@ TRX_STATUS = {
     "notrunnable": "error",
     "disconnected": "error",
 }
-# A .NET TimeSpan: [d.]hh:mm:ss[.fffffff]
 # .NET TimeSpan, [d.]hh:mm:ss[.fffffff]; bounded, so no number is too large to add up.
 TIMESPAN = re.compile(r"(?:(\d{1,8})\.)?(\d{1,8}):(\d{1,2}):(\d{1,2}(?:\.\d{1,9})?)")
 
