@@ -12,7 +12,14 @@ from typing import Any
 from xml.etree.ElementTree import Element
 
 from runs.schema import RunReport
-from runs.xml_cases import Attempt, CaseReport, Failure, seconds_of, timestamp_of
+from runs.xml_cases import (
+    Attempt,
+    CaseReport,
+    Failure,
+    named_values,
+    seconds_of,
+    timestamp_of,
+)
 
 NUNIT_CONTAINERS = {"test-run", "test-results", "test-suite", "results"}
 # NUnit 3: a Failed test whose label says it never ran as meant.
@@ -68,15 +75,6 @@ def _attempt(status: str, *, message: str, detail: str, fallback: str, **case: A
     return Attempt(**case, skipped=status == "skipped", failures=failures)
 
 
-def _named_values(elem: Element, path: str) -> dict[str, str]:
-    found = {}
-    for item in elem.iterfind(path):
-        name, value = item.get("name"), item.get("value")
-        if name and value is not None:
-            found[name] = value
-    return found
-
-
 def _nunit_cases(
     root: Element, classname_of: Callable[[Element], str | None]
 ) -> Iterator[tuple[Element, str]]:
@@ -119,7 +117,7 @@ def nunit3_report_of(root: Element, report: CaseReport) -> RunReport:
                 classname=classname or case.get("classname") or "",
                 seconds=seconds_of(case.get("duration") or case.get("time")),
                 stdout=_text(case, "output"),
-                properties=_named_values(case, "properties/property"),
+                properties=named_values(case.iterfind("properties/property")),
             )
         )
     return report.report()
@@ -155,7 +153,7 @@ def nunit25_report_of(root: Element, report: CaseReport) -> RunReport:
                 name=case.get("name") or "",
                 classname=classname,
                 seconds=seconds_of(case.get("time")),
-                properties=_named_values(case, "properties/property"),
+                properties=named_values(case.iterfind("properties/property")),
             )
         )
     return report.report()
@@ -184,7 +182,7 @@ def xunit2_report_of(root: Element, report: CaseReport) -> RunReport:
                     classname=test.get("type") or "",
                     seconds=_xunit_seconds(test.get("time")),
                     stdout=_text(test, "output"),
-                    properties=_named_values(test, "traits/trait"),
+                    properties=named_values(test.iterfind("traits/trait")),
                 )
             )
         # A fixture's cleanup that threw fails the run outside any test.

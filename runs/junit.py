@@ -13,7 +13,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from runs.schema import ReportInvalid, RunReport
-from runs.xml_cases import Attempt, CaseReport, Failure, seconds_of
+from runs.xml_cases import Attempt, CaseReport, Failure, named_values, seconds_of
 
 # A testcase's status attribute that means it did not run, though it has no <skipped>.
 NOT_RUN = {"disabled", "notrun", "not run", "skipped", "ignored"}
@@ -64,15 +64,6 @@ def _cases(suite: Element) -> Iterator[Element]:
         waiting.extend(reversed(current.findall("testsuite")))
 
 
-def _properties(elem: Element) -> dict[str, str]:
-    found = {}
-    for prop in elem.iter("property"):
-        name, value = prop.get("name"), prop.get("value")
-        if name and value is not None:
-            found[name] = value
-    return found
-
-
 def _rerun_attempt(child: Element, error: bool, **case: Any) -> Attempt:
     trace = child.find("stackTrace")
     detail = trace.text if trace is not None else child.text
@@ -98,7 +89,7 @@ def _case(elem: Element, report: CaseReport) -> None:
     about = {
         "name": elem.get("name") or "",
         "classname": elem.get("classname") or "",
-        "properties": _properties(elem),
+        "properties": named_values(elem.iter("property")),
         "file": elem.get("file") or "",
     }
     failures: list[Failure] = []

@@ -8,9 +8,11 @@ times a run can use, and the checks of the finished report."""
 
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from xml.etree.ElementTree import Element
 
 from pydantic import ValidationError
 
@@ -61,6 +63,16 @@ def first_lines(text: str, lines: int = 5) -> str:
             if len(found) == lines:
                 break
     return "\n".join(found)
+
+
+def named_values(items: Iterable[Element]) -> dict[str, str]:
+    """The `name`/`value` pairs of these elements (JUnit properties, xUnit traits, ...)."""
+    found = {}
+    for item in items:
+        name, value = item.get("name"), item.get("value")
+        if name and value is not None:
+            found[name] = value
+    return found
 
 
 def seconds_of(value: str | None) -> float:
