@@ -16,7 +16,7 @@ from api.runs import run_summary
 from operations.metrics import REPORTS
 from reruns.arrivals import report_arrived
 from runs.ingest import ReportConflict
-from runs.models import Project, Run
+from runs.models import Project, Run, RunPart
 from runs.schema import ReportInvalid, RunReport, report_parse
 from runs.tokens import signature_problem
 from runs.xml_reports import xml_report
@@ -78,10 +78,13 @@ def _xml(request: HttpRequest, project: Project, body: bytes) -> RunReport:
     ]
     if missing:
         raise ReportInvalid("missing query parameters", missing)
+    # A file without a time the run can use gets the time of its first post, so the same file
+    # sent again is the same report.
+    stored = Run.objects.filter(project=project, external_id=params["runId"])
+    this_part = RunPart.objects.filter(run__in=stored, name=params.get("part", ""))
     first_start = (
-        Run.objects.filter(project=project, external_id=params["runId"])
-        .values_list("started_at", flat=True)
-        .first()
+        this_part.values_list("started_at", flat=True).first()
+        or stored.values_list("started_at", flat=True).first()
     )
     return xml_report(
         body,
@@ -89,11 +92,28 @@ def _xml(request: HttpRequest, project: Project, body: bytes) -> RunReport:
             "id": params["runId"], "suite": params["suite"], "branch": params.get("branch"),
             "commit": params.get("commit"), "url": params.get("url"),
             "rerunOf": params.get("rerunOf"), "rerunToken": params.get("rerunToken"),
+            "part": params.get("part"), "totalParts": params.get("totalParts"),
+            "variant": _variant_param(params.getlist("variant")),
         },
         scenario_pattern=project.scenario_id_pattern,
         invariant_pattern=project.invariant_id_pattern,
         default_start=first_start,
+        repeated_testcase=project.repeated_testcase,
     )  # fmt: skip
+
+
+def _variant_param(values: list[str]) -> dict[str, str]:
+    """`?variant=os=linux&variant=python=3.12` -> {"os": "linux", "python": "3.12"}."""
+    variant = {}
+    for value in values:
+        key, equals, text = value.partition("=")
+        if not equals:
+            raise ReportInvalid(
+                "bad query parameter",
+                [{"field": "variant", "problem": f"{value[:100]!r} is not of the form key=value"}],
+            )
+        variant[key.strip()] = text.strip()
+    return variant
 
 
 @csrf_exempt

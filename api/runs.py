@@ -10,10 +10,12 @@ from django.views.decorators.csrf import csrf_exempt
 from api.auth import project_for_request
 from api.errors import ApiError, method_not_allowed
 from runs.models import Run
+from runs.parts import parts_received
 
 
 def run_summary(request: HttpRequest, run: Run, *, created: bool) -> dict[str, Any]:
     path = reverse("run_detail", kwargs={"slug": run.project.slug, "run_id": run.pk})
+    parts = parts_received(run)
     return {
         "id": run.pk,
         "url": request.build_absolute_uri(path),
@@ -29,6 +31,8 @@ def run_summary(request: HttpRequest, run: Run, *, created: bool) -> dict[str, A
             "flaky": run.flaky_count,
         },
         "durationMs": run.duration_ms,
+        # A run posted whole is one part of one.
+        "parts": {"received": parts.received, "expected": parts.expected, "names": parts.names},
     }
 
 

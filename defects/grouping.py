@@ -2,10 +2,12 @@
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.urls import reverse
+from django.utils import timezone
 
 from defects.classify import suggest_class
 from defects.models import (
@@ -19,6 +21,7 @@ from defects.models import (
 from defects.notifications import notification_queue
 from defects.routing import RouteInput, project_rules, route
 from runs.models import FAILING, InvariantFailure, Run, ScenarioFlake, ScenarioResult
+from runs.parts import run_is_complete
 
 SHARED_CAUSE_AREAS = 3
 
@@ -48,11 +51,13 @@ def fingerprint(scenario_key: str, invariant_key: str) -> str:
 
 
 def _groups(run: Run) -> dict[str, _Group]:
+    """The failing results of the run not grouped yet (a part that came late), by defect."""
+    grouped = DefectOccurrence.objects.filter(run=run).values("result_id")
     results = {
         row["id"]: row
-        for row in ScenarioResult.objects.filter(run=run, status__in=FAILING).values(
-            "id", "scenario_id", "scenario__key", "scenario__area", "scenario__file", "file"
-        )
+        for row in ScenarioResult.objects.filter(run=run, status__in=FAILING)
+        .exclude(pk__in=grouped)
+        .values("id", "scenario_id", "scenario__key", "scenario__area", "scenario__file", "file")
     }
     groups: dict[str, _Group] = {}
     with_failures = set()
@@ -290,12 +295,18 @@ def _record_occurrences(
 
 
 @transaction.atomic
-def defects_record_run(*, run: Run) -> RecordOutcome:
-    """Group the run's failures into defects, once per run (later calls do nothing)."""
+def defects_record_run(*, run: Run, now: datetime | None = None) -> RecordOutcome:
+    """Group the run's failures into defects once each, when the run is whole.
+
+    A run in parts waits until its parts are in (or settled); then its failures are grouped
+    and the checks of a whole run (shared causes) are made, once. A part arriving later
+    still has its failures grouped. Calling again does nothing new."""
     outcome = RecordOutcome()
-    _, first_time = TriagedRun.objects.get_or_create(run=run)
-    if not first_time:
+    # One grouping of a run at a time: a part, the sweep and a replay may call together.
+    run = Run.objects.select_for_update(of=("self",)).select_related("project").get(pk=run.pk)
+    if not run_is_complete(run, now or timezone.now()):
         return outcome
+    _, first_time = TriagedRun.objects.get_or_create(run=run)
     flaky = _flakes_of_commit(run)
     if flaky:
         _suggest_flake_for_open_defects(run, flaky)
@@ -304,7 +315,8 @@ def defects_record_run(*, run: Run) -> RecordOutcome:
         return outcome
     defects = _defects_of(run, groups, flaky, outcome)
     _record_occurrences(run, groups, defects, outcome)
-    outcome.shared_causes = _shared_causes(run, groups, defects)
+    if first_time:
+        outcome.shared_causes = _shared_causes(run, groups, defects)
     return outcome
 
 

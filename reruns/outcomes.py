@@ -8,6 +8,7 @@ from django.utils import timezone
 from reruns.models import Dispatcher, Rerun
 from reruns.timeline import rerun_event
 from runs.models import Run, Status
+from runs.parts import run_is_complete
 
 logger = logging.getLogger(__name__)
 ATTACH_AFTER = timedelta(minutes=2)
@@ -20,7 +21,11 @@ def _outcome_state(run: Run) -> str:
 
 
 def reruns_attach_report(*, run: Run, fallback: Rerun | None = None) -> Rerun | None:
-    """Attach a rerun's own report to the rerun that asked for it, by token or rerunOf."""
+    """Attach a rerun's own report to the rerun that asked for it, by token or rerunOf.
+
+    A rerun posted in parts is judged when it is whole; until then this does nothing."""
+    if not run_is_complete(run, timezone.now()):
+        return None
     rerun = None
     if run.rerun_token:
         rerun = Rerun.objects.filter(project_id=run.project_id, token=run.rerun_token).first()

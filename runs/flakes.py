@@ -1,4 +1,7 @@
-"""Flake detection: a scenario that failed and passed on the same commit is flaky."""
+"""Flake detection: a test that failed and passed on the same commit is flaky.
+
+A test is a scenario in a variant: failing on webkit while passing on chromium is a
+difference between browsers, not a flake."""
 
 from collections.abc import Iterable
 
@@ -6,23 +9,31 @@ from django.db.models import Q
 
 from runs.models import FAILING, Run, ScenarioFlake, ScenarioResult, Status
 
+Test = tuple[int, str]  # (scenario id, variant)
 
-def flakes_record(*, run: Run, outcomes: Iterable[tuple[int, str]]) -> None:
-    """Record each scenario of `run` that has both failed and passed on `run.commit`.
 
-    `outcomes` are the run's (scenario id, status) pairs. Compares with the run's own other
-    attempts and with every earlier run of the same commit.
+def flakes_record(
+    *, run: Run, outcomes: Iterable[tuple[int, str, str]], earlier_parts_below: int = 0
+) -> None:
+    """Record each test of `run` that has both failed and passed on `run.commit`.
+
+    `outcomes` are the new results' (scenario id, variant, status). They are compared with
+    each other, with the results of the run's earlier parts (positions below
+    `earlier_parts_below`) and with every earlier run of the same commit.
     """
-    failed_here: set[int] = set()
-    passed_here: set[int] = set()
-    for scenario_id, status in outcomes:
+    failed_here: set[Test] = set()
+    passed_here: set[Test] = set()
+    for scenario_id, variant, status in outcomes:
         if status in FAILING:
-            failed_here.add(scenario_id)
+            failed_here.add((scenario_id, variant))
         elif status == Status.PASSED:
-            passed_here.add(scenario_id)
-    found: dict[int, tuple[int, int]] = {
-        scenario_id: (run.pk, run.pk) for scenario_id in failed_here & passed_here
+            passed_here.add((scenario_id, variant))
+    found: dict[Test, tuple[int, int]] = {
+        test: (run.pk, run.pk) for test in failed_here & passed_here
     }
+    others: Q | None = None
+    if earlier_parts_below:
+        others = Q(run_id=run.pk, position__lt=earlier_parts_below)
     if run.commit and (failed_here or passed_here):
         other_runs = list(
             Run.objects.filter(project_id=run.project_id, commit=run.commit)
@@ -30,33 +41,38 @@ def flakes_record(*, run: Run, outcomes: Iterable[tuple[int, str]]) -> None:
             .values_list("pk", flat=True)
         )
         if other_runs:
-            earlier = ScenarioResult.objects.filter(run_id__in=other_runs).filter(
-                Q(status=Status.PASSED) | Q(status__in=FAILING)
-            )
-            for scenario_id, status, other_run in earlier.values_list(
-                "scenario_id", "status", "run_id"
-            ):
-                if scenario_id in found:
-                    continue
-                if status == Status.PASSED and scenario_id in failed_here:
-                    found[scenario_id] = (run.pk, other_run)
-                elif status in FAILING and scenario_id in passed_here:
-                    found[scenario_id] = (other_run, run.pk)
+            of_commit = Q(run_id__in=other_runs)
+            others = of_commit if others is None else others | of_commit
+    if others is not None:
+        earlier = ScenarioResult.objects.filter(others).filter(
+            Q(status=Status.PASSED) | Q(status__in=FAILING)
+        )
+        for scenario_id, variant, status, other_run in earlier.values_list(
+            "scenario_id", "variant", "status", "run_id"
+        ):
+            test = (scenario_id, variant)
+            if test in found:
+                continue
+            if status == Status.PASSED and test in failed_here:
+                found[test] = (run.pk, other_run)
+            elif status in FAILING and test in passed_here:
+                found[test] = (other_run, run.pk)
     if not found:
         return
-    # A flake already known for this scenario and commit stays as first recorded.
+    # A flake already known for this test and commit stays as first recorded.
     ScenarioFlake.objects.bulk_create(
         [
             ScenarioFlake(
                 project_id=run.project_id,
                 scenario_id=scenario_id,
+                variant=variant,
                 commit=run.commit,
                 failed_run_id=failed_run,
                 passed_run_id=passed_run,
                 # Visible from the moment the later of the two runs started.
                 detected_at=run.started_at,
             )
-            for scenario_id, (failed_run, passed_run) in sorted(found.items())
+            for (scenario_id, variant), (failed_run, passed_run) in sorted(found.items())
         ],
         ignore_conflicts=True,
     )

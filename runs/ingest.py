@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Max
 
 from runs.bulk import bulk_insert, catalog_upsert
 from runs.flakes import flakes_record
@@ -18,12 +19,13 @@ from runs.models import (
     InvariantFailure,
     Project,
     Run,
+    RunPart,
     Scenario,
     ScenarioResult,
     Status,
     Suite,
 )
-from runs.schema import RunReport, ScenarioReport
+from runs.schema import RunReport, ScenarioReport, scenario_variant
 
 DEFAULT_BUDGET_MINUTES = {"smoke": 10, "full": 35, "nightly": 35}
 # `BID-001`, `bid_001`, `TENANT-004`: the area or kind is the part before the number
@@ -38,11 +40,13 @@ class IngestResult:
 
 
 class ReportConflict(Exception):
-    """The run id was already stored with different content."""
+    """The run id (or the part of it) was already stored with different content, or the
+    report does not fit the run it would join."""
 
-    def __init__(self, run: Run) -> None:
+    def __init__(self, run: Run, problem: str | None = None) -> None:
         super().__init__(
-            f"run {run.external_id!r} was already received with different content; "
+            problem
+            or f"run {run.external_id!r} was already received with different content; "
             "post a new run id for a new attempt"
         )
         self.run = run
@@ -69,26 +73,27 @@ def has_diagnostics_gap(scenario: ScenarioReport) -> bool:
 
 
 def run_ingest(*, project: Project, report: RunReport) -> IngestResult:
-    """Store `report` for `project` once.
+    """Store `report` for `project` once: a whole run, or one part of a run.
 
     Re-posting identical content returns the stored run; different content under the same
-    run id raises ReportConflict. Either way nothing is written twice.
+    run id (or the same part of it) raises ReportConflict. A new part of a run is added to
+    it. Either way nothing is written twice, and each report is stored all-or-nothing.
     """
     digest = report_digest(report)
     existing = _stored_run(project, report.run.id)
-    if existing is not None:
+    if existing is None:
+        try:
+            with transaction.atomic():
+                return IngestResult(run=_store(project, report, digest), created=True)
+        except IntegrityError:
+            # A concurrent post of the same run id committed first: the unique constraint
+            # made this one wait for it and then fail, so the stored run is now visible.
+            existing = _stored_run(project, report.run.id)
+            if existing is None:
+                raise
+    if report.run.part is None:
         return _replay(existing, digest)
-    try:
-        with transaction.atomic():
-            run = _store(project, report, digest)
-    except IntegrityError:
-        # A concurrent post of the same run id committed first: the unique constraint made
-        # this one wait for it and then fail, so the stored run is now visible.
-        existing = _stored_run(project, report.run.id)
-        if existing is None:
-            raise
-        return _replay(existing, digest)
-    return IngestResult(run=run, created=True)
+    return _part_join(existing, report, digest)
 
 
 def _stored_run(project: Project, external_id: str) -> Run | None:
@@ -96,18 +101,135 @@ def _stored_run(project: Project, external_id: str) -> Run | None:
 
 
 def _replay(run: Run, digest: str) -> IngestResult:
+    if run.in_parts:
+        raise ReportConflict(
+            run,
+            f"run {run.external_id!r} arrives in parts; name this report's part "
+            "(run.part, or ?part= for XML)",
+        )
     if run.content_sha256 != digest:
         raise ReportConflict(run)
     return IngestResult(run=run, created=False)
+
+
+def _part_join(run: Run, report: RunReport, digest: str) -> IngestResult:
+    name = report.run.part
+    if not run.in_parts:
+        raise ReportConflict(
+            run,
+            f"run {run.external_id!r} was received whole, so part {name!r} cannot join it",
+        )
+    with transaction.atomic():
+        # Parts of one run are added one at a time: each sees the attempts and counts of the
+        # ones before it.
+        run = Run.objects.select_for_update(of=("self",)).select_related("suite").get(pk=run.pk)
+        stored = RunPart.objects.filter(run=run, name=name).first()
+        if stored is not None:
+            if stored.content_sha256 != digest:
+                raise ReportConflict(
+                    run,
+                    f"part {name!r} of run {run.external_id!r} was already received with "
+                    "different content; post a new run id for a new attempt",
+                )
+            return IngestResult(run=run, created=False)
+        _part_fits(run, report)
+        _part_add(run, report, digest)
+    return IngestResult(run=run, created=True)
+
+
+def _part_fits(run: Run, report: RunReport) -> None:
+    info = report.run
+    stored = {"suite": run.suite.name, "branch": run.branch, "commit": run.commit}
+    for field_name, value in (
+        ("suite", info.suite),
+        ("branch", info.branch),
+        ("commit", info.commit),
+    ):
+        if value != stored[field_name]:
+            raise ReportConflict(
+                run,
+                f"run.{field_name} is {value!r} in part {info.part!r} but "
+                f"{stored[field_name]!r} in the parts of run {run.external_id!r} received before",
+            )
 
 
 def _store(project: Project, report: RunReport, digest: str) -> Run:
     # The run row goes first so that a concurrent duplicate blocks on its unique key
     # before doing any other work.
     run = _insert_run(project, report, digest)
-    scenario_ids = _scenario_catalog(project, report.scenarios)
+    _insert_results(run, report, first_position=0, attempts_before={})
+    if report.run.part is not None:
+        _insert_part(run, report, digest)
+    return run
+
+
+def _part_add(run: Run, report: RunReport, digest: str) -> None:
+    """Add one more part to a run in parts: its results, and the run's merged summary."""
+    info = report.run
+    results = ScenarioResult.objects.filter(run=run)
+    first_position = (results.aggregate(last=Max("position"))["last"] or 0) + 1
+    # The same test in the same variant again (a shard CI ran twice) is a retry of it.
+    attempts_before = {
+        (row["scenario__key"], row["variant"]): row["last"]
+        for row in results.values("scenario__key", "variant").annotate(last=Max("attempt"))
+    }
+    _insert_results(run, report, first_position=first_position, attempts_before=attempts_before)
+    _insert_part(run, report, digest)
+    run.started_at = min(run.started_at, info.started_at)
+    run.finished_at = max(run.finished_at, info.finished_at)
+    run.duration_ms = int((run.finished_at - run.started_at).total_seconds() * 1000)
+    if info.total_parts:
+        run.expected_parts = max(run.expected_parts or 0, info.total_parts)
+    counts = dict(results.values_list("status").annotate(n=Count("id")).order_by())
+    run.passed_count = counts.get(Status.PASSED, 0)
+    run.failed_count = counts.get(Status.FAILED, 0)
+    run.skipped_count = counts.get(Status.SKIPPED, 0)
+    run.error_count = counts.get(Status.ERROR, 0)
+    run.status = run_status(run.total_count, run.failed_count + run.error_count)
+    run.diagnostics_gap_count = results.filter(diagnostics_gap=True).count()
+    run.flaky_count = len(
+        flaky_within_run(
+            ((s, v), a, st)
+            for s, v, a, st in results.values_list("scenario_id", "variant", "attempt", "status")
+        )
+    )
+    run.save(
+        update_fields=[
+            "started_at", "finished_at", "duration_ms", "expected_parts", "status",
+            "passed_count", "failed_count", "skipped_count", "error_count",
+            "diagnostics_gap_count", "flaky_count", "parts_received", "last_part_at",
+        ]
+    )  # fmt: skip
+
+
+def _insert_part(run: Run, report: RunReport, digest: str) -> None:
+    info = report.run
+    part = RunPart.objects.create(
+        run=run,
+        name=info.part,
+        content_sha256=digest,
+        scenario_count=len(report.scenarios),
+        started_at=info.started_at,
+        finished_at=info.finished_at,
+    )
+    run.parts_received += 1
+    run.last_part_at = part.received_at
+    if run.parts_received == 1:
+        Run.objects.filter(pk=run.pk).update(parts_received=1, last_part_at=part.received_at)
+
+
+def _insert_results(
+    run: Run,
+    report: RunReport,
+    *,
+    first_position: int,
+    attempts_before: dict[tuple[str, str], int],
+) -> None:
+    project_id = run.project_id
+    started_at = report.run.started_at
+    scenario_ids = _scenario_catalog(run.project_id, report.scenarios)
     invariant_ids = _invariant_catalog(
-        project,
+        project_id,
         {
             failure.invariant_key
             for scenario in report.scenarios
@@ -115,6 +237,11 @@ def _store(project: Project, report: RunReport, digest: str) -> Run:
             if failure.invariant_key
         },
     )
+    variants = [scenario_variant(report, s) for s in report.scenarios]
+    attempts = [
+        attempts_before.get((s.scenario_id, variant), 0) + s.attempt
+        for s, variant in zip(report.scenarios, variants, strict=True)
+    ]
     result_ids = bulk_insert(
         ScenarioResult,
         [
@@ -125,6 +252,7 @@ def _store(project: Project, report: RunReport, digest: str) -> Run:
             "status",
             "duration_ms",
             "attempt",
+            "variant",
             "title",
             "file",
             "diagnostics_gap",
@@ -132,19 +260,22 @@ def _store(project: Project, report: RunReport, digest: str) -> Run:
         ],
         [
             (
-                project.pk,
+                project_id,
                 run.pk,
                 scenario_ids[scenario.scenario_id],
-                position,
+                first_position + position,
                 scenario.status,
                 scenario.duration_ms,
-                scenario.attempt,
+                attempt,
+                variant,
                 scenario.title,
                 scenario.file,
                 has_diagnostics_gap(scenario),
-                run.started_at,
+                started_at,
             )
-            for position, scenario in enumerate(report.scenarios)
+            for position, (scenario, variant, attempt) in enumerate(
+                zip(report.scenarios, variants, attempts, strict=True)
+            )
         ],
         return_ids=True,
     )
@@ -175,9 +306,9 @@ def _store(project: Project, report: RunReport, digest: str) -> Run:
             (
                 result_id,
                 run.pk,
-                project.pk,
+                project_id,
                 scenario_ids[scenario.scenario_id],
-                run.started_at,
+                started_at,
                 invariant_ids[failure.invariant_key] if failure.invariant_key else None,
                 position,
                 failure.organization_under_test or "",
@@ -196,7 +327,7 @@ def _store(project: Project, report: RunReport, digest: str) -> Run:
         FailureEntity,
         ["project_id", "failure_id", "name", "value", "started_at"],
         [
-            (project.pk, failure_id, name, entity_text(value), run.started_at)
+            (project_id, failure_id, name, entity_text(value), started_at)
             for failure_id, (_, _, _, failure) in zip(failure_ids, failures, strict=True)
             for name, value in failure.key_entity_ids.items()
             if value is not None
@@ -204,14 +335,17 @@ def _store(project: Project, report: RunReport, digest: str) -> Run:
     )
     flakes_record(
         run=run,
-        outcomes=[(scenario_ids[s.scenario_id], s.status) for s in report.scenarios],
+        outcomes=[
+            (scenario_ids[s.scenario_id], variant, s.status)
+            for s, variant in zip(report.scenarios, variants, strict=True)
+        ],
+        earlier_parts_below=first_position,
     )
-    return run
 
 
 def flaky_within_run(attempts: Iterable[tuple[Any, int, str]]) -> set[Any]:
-    """Scenarios whose last attempt passed after an earlier attempt failed, from
-    (scenario, attempt, status) triples."""
+    """Tests whose last attempt passed after an earlier attempt failed, from
+    (test, attempt, status) triples; a test is a scenario in a variant."""
     last: dict[Any, tuple[int, str]] = {}
     failed: set[Any] = set()
     for scenario, attempt, status in attempts:
@@ -238,13 +372,7 @@ def _insert_run(project: Project, report: RunReport, digest: str) -> Run:
     counts = {status: 0 for status in Status.values}
     for scenario in report.scenarios:
         counts[scenario.status] += 1
-    if not report.scenarios:
-        # A run that ran nothing is not green: usually the harness never started.
-        status = Status.ERROR
-    elif counts[Status.FAILED] or counts[Status.ERROR]:
-        status = Status.FAILED
-    else:
-        status = Status.PASSED
+    status = run_status(len(report.scenarios), counts[Status.FAILED] + counts[Status.ERROR])
     rerun_of = _stored_run(project, info.rerun_of) if info.rerun_of else None
     return Run.objects.create(
         project=project,
@@ -267,18 +395,30 @@ def _insert_run(project: Project, report: RunReport, digest: str) -> Run:
         error_count=counts[Status.ERROR],
         diagnostics_gap_count=sum(has_diagnostics_gap(s) for s in report.scenarios),
         flaky_count=len(
-            flaky_within_run((s.scenario_id, s.attempt, s.status) for s in report.scenarios)
+            flaky_within_run(
+                ((s.scenario_id, scenario_variant(report, s)), s.attempt, s.status)
+                for s in report.scenarios
+            )
         ),
-        content_sha256=digest,
+        # A run in parts keeps a digest per part instead.
+        content_sha256="" if info.part is not None else digest,
+        expected_parts=info.total_parts if info.part is not None else None,
     )
 
 
-def _scenario_catalog(project: Project, scenarios: list[ScenarioReport]) -> dict[str, int]:
+def run_status(results: int, failing: int) -> str:
+    if not results:
+        # A run that ran nothing is not green: usually the harness never started.
+        return Status.ERROR
+    return Status.FAILED if failing else Status.PASSED
+
+
+def _scenario_catalog(project_id: int, scenarios: list[ScenarioReport]) -> dict[str, int]:
     """Catalog ids of these scenarios; the catalog keeps the latest non-empty title and file."""
     reported = {s.scenario_id: (s.title, s.file) for s in scenarios}
     return catalog_upsert(
         Scenario,
-        scope=("project_id", project.pk),
+        scope=("project_id", project_id),
         key_field="key",
         fields=["area", "title", "file"],
         rows=[(key, id_prefix(key), title, file) for key, (title, file) in reported.items()],
@@ -286,10 +426,10 @@ def _scenario_catalog(project: Project, scenarios: list[ScenarioReport]) -> dict
     )
 
 
-def _invariant_catalog(project: Project, keys: set[str]) -> dict[str, int]:
+def _invariant_catalog(project_id: int, keys: set[str]) -> dict[str, int]:
     return catalog_upsert(
         Invariant,
-        scope=("project_id", project.pk),
+        scope=("project_id", project_id),
         key_field="key",
         fields=["kind"],
         rows=[(key, id_prefix(key)) for key in keys],

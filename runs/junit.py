@@ -70,15 +70,37 @@ def _rerun_attempt(child: Element, error: bool, **case: Any) -> Attempt:
     out = child.find("system-out")
     return Attempt(
         **case,
+        rerun=True,
         seconds=seconds_of(child.get("time")),
         stdout=(out.text or "") if out is not None else "",
         failures=[Failure(child.get("message") or "", (detail or "").strip(), error)],
     )
 
 
+def _without_namespace(root: Element) -> None:
+    # A few writers put JUnit in an XML namespace; its elements mean the same without it.
+    for elem in root.iter():
+        if isinstance(elem.tag, str) and elem.tag.startswith("{"):
+            elem.tag = elem.tag.rpartition("}")[2]
+
+
+def _variant_of(root: Element, suite: Element) -> dict[str, str]:
+    """The runner's own marker of what a suite ran under. Playwright writes its project
+    (chromium, firefox, ...) as the suite's hostname; it is told from a machine's hostname by
+    the `id` attribute it always writes on the root."""
+    if root.tag == "testsuites" and "id" in root.attrib and suite.get("hostname"):
+        return {"project": suite.get("hostname", "")}
+    return {}
+
+
 def junit_report_of(root: Element, report: CaseReport) -> RunReport:
+    if root.tag.startswith("{"):
+        _without_namespace(root)
     for suite in _suites(root):
         report.suite(timestamp=suite.get("timestamp"), seconds=suite.get("time"))
+        report.enter_suite(
+            suite.get("name") or suite.get("file") or "", variant=_variant_of(root, suite)
+        )
         for case in _cases(suite):
             _case(case, report)
     return report.report()

@@ -33,6 +33,17 @@ class Project(models.Model):
     repro_env = models.CharField(
         max_length=500, blank=True, help_text="Environment for the repro command, e.g. TZ=UTC"
     )
+
+    class RepeatedTestcase(models.TextChoices):
+        RETRIES = "retries", "Retries of one test (attempt 1, 2, ...)"
+        DISTINCT = "distinct", "Distinct tests (numbered #1, #2, ...)"
+
+    repeated_testcase = models.CharField(
+        max_length=16,
+        choices=RepeatedTestcase.choices,
+        default=RepeatedTestcase.RETRIES,
+        help_text="How to read an XML report that lists the same test case twice in one suite.",
+    )
     repro_command = models.CharField(
         max_length=1000,
         blank=True,
@@ -187,8 +198,14 @@ class Run(models.Model):
     # Scenarios that failed and then passed on a retry within this run: the strongest flake
     # signal there is, counted apart from the statuses above (which count every attempt).
     flaky_count = models.PositiveIntegerField(default=0)
+    # The digest of a run posted whole; empty for a run that arrives in parts (see RunPart).
     content_sha256 = models.CharField(max_length=64)
     received_at = models.DateTimeField(auto_now_add=True)
+    # A run in parts: how many parts CI said to expect (when it did), how many arrived, and
+    # when the last one did, so checks that need the whole run know when to stop waiting.
+    expected_parts = models.PositiveIntegerField(null=True, blank=True)
+    parts_received = models.PositiveIntegerField(default=0, db_default=0)
+    last_part_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -211,6 +228,17 @@ class Run(models.Model):
         return self.external_id
 
     @property
+    def in_parts(self) -> bool:
+        return self.parts_received > 0
+
+    @property
+    def parts_missing(self) -> int | None:
+        """Parts still expected, or None when CI did not say how many to expect."""
+        if self.expected_parts is None:
+            return None
+        return max(self.expected_parts - self.parts_received, 0)
+
+    @property
     def total_count(self) -> int:
         return self.passed_count + self.failed_count + self.skipped_count + self.error_count
 
@@ -225,6 +253,25 @@ class Run(models.Model):
         return budget_ms is not None and self.duration_ms > budget_ms
 
 
+class RunPart(models.Model):
+    """One report of a run that CI posts in parts (a shard, a browser, one file per class)."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="parts")
+    name = models.CharField(max_length=500)
+    content_sha256 = models.CharField(max_length=64)
+    scenario_count = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run", "name"]
+        constraints = [models.UniqueConstraint(fields=["run", "name"], name="run_part_name_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}/{self.name}"
+
+
 class ScenarioResult(models.Model):
     # The foreign keys lead the composite indexes below, which serve their lookups too.
     project = models.ForeignKey(Project, on_delete=models.CASCADE, db_index=False)
@@ -236,6 +283,9 @@ class ScenarioResult(models.Model):
     status = models.CharField(max_length=8, choices=Status.choices)
     duration_ms = models.BigIntegerField(null=True, blank=True)
     attempt = models.PositiveIntegerField(default=1)
+    # The configuration it ran under (`browser=webkit, os=linux`); empty when CI named none.
+    # A test is a scenario in a variant: attempts repeat one variant, variants never retry.
+    variant = models.CharField(max_length=500, blank=True, default="", db_default="")
     title = models.TextField(blank=True)
     file = models.TextField(blank=True)
     # A failed or errored scenario that does not name the invariant it broke is a harness defect.
@@ -333,6 +383,8 @@ class ScenarioFlake(models.Model):
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, db_index=False)
     scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="flakes")
+    # Failing on webkit and passing on chromium is no flake: both runs are of one variant.
+    variant = models.CharField(max_length=500, blank=True, default="", db_default="")
     commit = models.CharField(max_length=64)
     failed_run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="+")
     passed_run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="+")
@@ -340,7 +392,9 @@ class ScenarioFlake(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["scenario", "commit"], name="flake_once_per_commit")
+            models.UniqueConstraint(
+                fields=["scenario", "variant", "commit"], name="flake_once_per_variant_commit"
+            )
         ]
         indexes = [
             # Flaky scenarios of a project in a time window (overview).

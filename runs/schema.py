@@ -170,6 +170,33 @@ class FailureReport(ReportModel):
         return (self.invariant_id or "").strip() or None
 
 
+# A variant is the configuration a test ran under: {"browser": "webkit", "os": "linux"}.
+# Stored as one text (`browser=webkit, os=linux`), so "," and "=" cannot be part of a name
+# and "," not of a value.
+VariantKey = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[^\x00-\x1f\x7f,=]*[^\s\x00-\x1f\x7f,=][^\x00-\x1f\x7f,=]*$",
+    ),
+]
+VariantValue = Annotated[str, Field(max_length=200, pattern=r"^[^\x00-\x1f\x7f,]*$")]
+Variant = Annotated[dict[VariantKey, VariantValue], Field(max_length=16)]
+MAX_VARIANT_TEXT = 500
+
+
+def variant_text(variant: dict[str, str]) -> str:
+    """The stored form of a variant: `key=value` pairs in key order; empty values dropped."""
+    return ", ".join(f"{key}={value}" for key, value in sorted(variant.items()) if value)
+
+
+def variant_of(text: str) -> dict[str, str]:
+    """The variant back from its stored form."""
+    pairs = (pair.partition("=") for pair in text.split(", ") if pair)
+    return {key: value for key, _, value in pairs}
+
+
 class ScenarioReport(ReportModel):
     scenario_id: ScenarioKey = Field(description="Stable scenario id, e.g. BID-001.")
     title: LongText = ""
@@ -177,6 +204,10 @@ class ScenarioReport(ReportModel):
     duration_ms: int | None = Field(None, ge=0, le=2**53, description="Milliseconds.")
     file: _text(2000) = ""
     attempt: int = Field(1, ge=1, le=10_000, description="1, or 2+ for a retry in the same run.")
+    variant: Variant = Field(
+        default_factory=dict,
+        description='What this test ran under, over run.variant, e.g. {"browser": "webkit"}.',
+    )
     failures: Annotated[list[FailureReport], Field(max_length=1000)] = Field(default_factory=list)
 
 
@@ -196,6 +227,20 @@ class RunInfo(ReportModel):
     rerun_of: Identifier | None = Field(None, description="The run id this run reruns.")
     rerun_token: Identifier | None = Field(
         None, description="The token Triage passed to CI when it asked for this rerun."
+    )
+    part: Annotated[str, Field(min_length=1, max_length=500, pattern=NO_NUL_NOT_BLANK)] | None = (
+        Field(
+            None,
+            description="This report is one part of the run (a shard, a browser, a file): "
+            "parts of one run id are merged.",
+        )
+    )
+    total_parts: int | None = Field(
+        None, ge=1, le=10_000, description="How many parts the run will have, when known."
+    )
+    variant: Variant = Field(
+        default_factory=dict,
+        description='What the whole report ran under, e.g. {"os": "linux", "python": "3.12"}.',
     )
 
     @field_validator("finished_at")
@@ -294,18 +339,38 @@ def _problem(error: Any) -> str:
     return error["msg"].removeprefix("Value error, ")
 
 
+def scenario_variant(report: RunReport, scenario: ScenarioReport) -> str:
+    """The stored variant of one scenario: its own over the run's."""
+    if not scenario.variant:
+        return variant_text(report.run.variant)
+    return variant_text({**report.run.variant, **scenario.variant})
+
+
 def _repeated_scenarios(report: RunReport) -> list[dict[str, str]]:
-    first_seen: dict[tuple[str, int], int] = {}
+    first_seen: dict[tuple[str, str, int], int] = {}
     problems = []
+    run_variant = variant_text(report.run.variant)
+    if len(run_variant) > MAX_VARIANT_TEXT:
+        problems.append({"field": "run.variant", "problem": "is too long when written out"})
     for index, scenario in enumerate(report.scenarios):
-        key = (scenario.scenario_id, scenario.attempt)
+        variant = scenario_variant(report, scenario) if scenario.variant else run_variant
+        if len(variant) > MAX_VARIANT_TEXT:
+            problems.append(
+                {
+                    "field": f"scenarios[{index}].variant",
+                    "problem": f"is longer than {MAX_VARIANT_TEXT} characters when written out",
+                }
+            )
+            continue
+        key = (scenario.scenario_id, variant, scenario.attempt)
         if key in first_seen:
+            within = f" in variant {variant}" if variant else ""
             problems.append(
                 {
                     "field": f"scenarios[{index}].scenarioId",
                     "problem": (
-                        f"{scenario.scenario_id} attempt {scenario.attempt} is already reported "
-                        f"at scenarios[{first_seen[key]}]"
+                        f"{scenario.scenario_id}{within} attempt {scenario.attempt} is already "
+                        f"reported at scenarios[{first_seen[key]}]"
                     ),
                 }
             )

@@ -8,6 +8,7 @@ times a run can use, and the checks of the finished report."""
 
 import math
 import re
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,7 @@ from xml.etree.ElementTree import Element
 
 from pydantic import ValidationError
 
-from runs.schema import ReportInvalid, RunReport, field_path
+from runs.schema import ReportInvalid, RunReport, field_path, variant_text
 
 # `BID-001`, `BID_001`, `test_BID_001_...`: an uppercase prefix, a dash or underscore, 3+ digits.
 DEFAULT_ID_PATTERN = r"(?<![A-Za-z0-9])([A-Z][A-Z0-9]*)[-_](\d{3,})(?![0-9])"
@@ -123,6 +124,22 @@ class Attempt:
     stdout: str = ""
     properties: dict[str, str] = field(default_factory=dict)
     file: str = ""
+    # The runner says this is a rerun of the case before it (Surefire's flakyFailure, ...):
+    # an attempt however repeated test cases are read.
+    rerun: bool = False
+
+
+@dataclass
+class _Case:
+    """A test case as read, before the report decides which test it is."""
+
+    suite: int
+    label: str
+    variant: dict[str, str]
+    scenario_id: str | None
+    full_name: str
+    rerun: bool
+    entry: dict[str, Any]
 
 
 class CaseReport:
@@ -136,17 +153,18 @@ class CaseReport:
         invariant_pattern: str = "",
         default_start: datetime | None = None,
         kind: str = "JUnit",
+        repeated_testcase: str = "retries",
     ) -> None:
         self.run = run
         self.kind = kind
         self.scenario_id = compile_id_pattern(scenario_pattern)
         self.invariant_id = compile_id_pattern(invariant_pattern)
         self.default_start = default_start
-        self.scenarios: list[dict[str, Any]] = []
-        # A retried test repeats its full name: attempts 1, 2, ... of one scenario. Different
-        # tests carrying one id (parametrised cases) are one result: the worst status wins.
-        self._attempts: dict[tuple[str, str], int] = {}
-        self._merged: dict[tuple[str, int], dict[str, Any]] = {}
+        self.repeats_are_retries = repeated_testcase != "distinct"
+        self._cases: list[_Case] = []
+        self._suite = 0
+        self._suite_label = ""
+        self._suite_variant: dict[str, str] = {}
         self.started: datetime | None = None
         self.finished: datetime | None = None
         self.total_seconds = 0.0
@@ -163,20 +181,29 @@ class CaseReport:
             end = start + timedelta(seconds=duration)
             self.finished = end if self.finished is None else max(self.finished, end)
 
+    def enter_suite(self, label: str, variant: dict[str, str] | None = None) -> None:
+        """The test cases added from now on belong to this suite, run under `variant` (a
+        runner's own marker, such as Playwright's project)."""
+        self._suite += 1
+        self._suite_label = clean_text(label, 500)
+        self._suite_variant = {
+            key: clean_text(value, 200).replace(",", " ")
+            for key, value in (variant or {}).items()
+            if clean_text(value, 200)
+        }
+
     def add(self, attempt: Attempt) -> None:
         name = clean_text(attempt.name, 1000)
         classname = clean_text(attempt.classname, 1000)
         full_name = f"{classname} > {name}" if classname and classname not in name else name
         match = self.scenario_id.search(name) or self.scenario_id.search(classname)
-        key = normalised_id(match) if match else clean_text(full_name, MAX_NAME) or "unnamed test"
-        number = self._attempts[key, full_name] = self._attempts.get((key, full_name), 0) + 1
+        scenario_id = normalised_id(match) if match else None
+        key = scenario_id or full_name or "unnamed test"
         self.total_seconds += attempt.seconds
         entry: dict[str, Any] = {
-            "scenarioId": key,
             "title": clean_text(full_name, 2000),
             "status": "skipped" if attempt.skipped else "passed",
             "durationMs": int(attempt.seconds * 1000),
-            "attempt": number,
             "file": clean_text(attempt.file or classname, 2000),
         }
         if attempt.failures:
@@ -189,12 +216,65 @@ class CaseReport:
             printed = first_lines(attempt.stdout)
             entry["failures"] = [self._failure(key, attempt, f, printed) for f in attempt.failures]
             entry["status"] = "error" if any(f.error for f in attempt.failures) else "failed"
-        same = self._merged.get((key, number))
-        if same is None:
-            self._merged[key, number] = entry
-            self.scenarios.append(entry)
-        else:
-            _merge(same, entry)
+        self._cases.append(
+            _Case(
+                self._suite, self._suite_label, self._suite_variant, scenario_id,
+                full_name or "unnamed test", attempt.rerun, entry,
+            )
+        )  # fmt: skip
+
+    def _scenarios(self) -> list[dict[str, Any]]:
+        """Decide which test each case is: a scenario (its id, or its class and name) in a
+        variant; repeats of one test are its attempts.
+
+        The same class and name in two suites are two tests: the suite's name goes in front
+        of a name (or, for an id, into the variant), only where a report has such a pair, so
+        that a test keeps its key across runs. Repeats within one suite are retries, or
+        distinct tests numbered #2, #3, ... when the project reads them so. Different cases
+        carrying one id (parametrised cases) are one result: the worst status wins."""
+        labels: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for case in self._cases:
+            labels[case.scenario_id or case.full_name, case.full_name].add(case.label)
+        scenarios: list[dict[str, Any]] = []
+        attempts: dict[tuple[str, str, str], int] = {}
+        repeats: dict[tuple[str, str, str], int] = {}
+        numbered: dict[tuple[str, str, str], str] = {}
+        merged: dict[tuple[str, str, int], dict[str, Any]] = {}
+        for case in self._cases:
+            variant = case.variant
+            key = case.scenario_id or case.full_name
+            if len(labels[key, case.full_name]) > 1 and case.label:
+                if case.scenario_id:
+                    variant = {**variant, "suite": case.label.replace(",", " ")}
+                else:
+                    key = f"{case.label} > {case.full_name}"
+            test = (key, variant_text(variant), case.full_name)
+            merge_into_last = False
+            if not (case.rerun or self.repeats_are_retries):
+                repeat = repeats[test] = repeats.get(test, 0) + 1
+                if repeat > 1 and case.scenario_id:
+                    merge_into_last = True  # one more case of the id, as parametrised ones
+                elif repeat > 1:
+                    numbered[test] = f"{key} #{repeat}"
+            key = numbered.get(test, key)
+            counted = (key, test[1], case.full_name)
+            if merge_into_last:
+                number = attempts[counted]
+            else:
+                number = attempts[counted] = attempts.get(counted, 0) + 1
+            entry = {
+                **case.entry,
+                "scenarioId": clean_text(key, MAX_NAME),
+                "attempt": number,
+                "variant": variant,
+            }
+            same = merged.get((entry["scenarioId"], test[1], number))
+            if same is None:
+                merged[entry["scenarioId"], test[1], number] = entry
+                scenarios.append(entry)
+            else:
+                _merge(same, entry)
+        return scenarios
 
     def _failure(
         self, key: str, attempt: Attempt, failure: Failure, printed_out: str
@@ -231,7 +311,7 @@ class CaseReport:
                 "startedAt": start.isoformat(),
                 "finishedAt": max(finish, start).isoformat(),
             },
-            "scenarios": self.scenarios,
+            "scenarios": self._scenarios(),
         }
         try:
             return RunReport.model_validate(payload)

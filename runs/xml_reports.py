@@ -29,10 +29,13 @@ def xml_report(
     scenario_pattern: str = "",
     invariant_pattern: str = "",
     default_start: datetime | None = None,
+    repeated_testcase: str = "retries",
 ) -> RunReport:
     """The RunReport of a JUnit, NUnit 3, NUnit 2.5, xUnit v2 or TRX file; `run` holds id,
-    suite and optional branch, commit, url. `default_start` is used when the file has no time
-    the run can use (the first post's start, so that the same file again is the same report)."""
+    suite and optional branch, commit, url, part, totalParts and variant. `default_start` is
+    used when the file has no time the run can use (the first post's start, so that the same
+    file again is the same report). `repeated_testcase` is the project's reading of a test
+    case listed twice in one suite: "retries" or "distinct"."""
     root = parse_xml(xml)
     tag = root.tag.rpartition("}")[2]
     if tag not in READERS:
@@ -55,5 +58,6 @@ def xml_report(
             invariant_pattern=invariant_pattern,
             default_start=default_start,
             kind=kind,
+            repeated_testcase=repeated_testcase,
         ),
     )

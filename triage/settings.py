@@ -195,6 +195,9 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # Reports larger than this are refused with 413 before they are parsed.
 REPORT_MAX_BYTES = env_int("REPORT_MAX_BYTES", 20 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = REPORT_MAX_BYTES
+# A run posted in parts without a total is taken as whole this long after its last part:
+# then its failures are grouped into defects and the checks of a whole run are made.
+RUN_PARTS_SETTLE_SECONDS = env_int("RUN_PARTS_SETTLE_SECONDS", 600)
 
 # Production hardening; harmless in development because DEBUG turns the HTTPS parts off.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
