@@ -304,9 +304,12 @@ def defects_record_run(*, run: Run, now: datetime | None = None) -> RecordOutcom
     outcome = RecordOutcome()
     # One grouping of a run at a time: a part, the sweep and a replay may call together.
     run = Run.objects.select_for_update(of=("self",)).select_related("project").get(pk=run.pk)
-    if not run_is_complete(run, now or timezone.now()):
-        return outcome
-    _, first_time = TriagedRun.objects.get_or_create(run=run)
+    first_time = not TriagedRun.objects.filter(run=run).exists()
+    if first_time:
+        # Once whole, a run stays whole: a part coming later is grouped when it arrives.
+        if not run_is_complete(run, now or timezone.now()):
+            return outcome
+        TriagedRun.objects.create(run=run)
     flaky = _flakes_of_commit(run)
     if flaky:
         _suggest_flake_for_open_defects(run, flaky)
