@@ -62,7 +62,6 @@ def test_parts_of_one_run_id_merge_into_one_run(client, token):
             finishedAt="2026-11-20T02:10:00Z",
         ),
     )
-    # fmt: skip
 
     assert first.status_code == 201 and second.status_code == 201, second.content
     assert first.json()["parts"] == {"received": 1, "expected": 2, "names": ["shard-1"]}
