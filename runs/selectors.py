@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from runs.ingest import entity_text
 from runs.models import FAILING, InvariantFailure, Project, Run, ScenarioResult, Status
+from runs.parts import parts_received
 
 RUNS_PER_PAGE = 50
 # A run page stays readable and fast whatever a report holds; the rest is counted, not drawn.
@@ -67,6 +68,7 @@ def run_page(run: Run) -> dict[str, Any]:
         "run": run,
         "groups": run_failure_groups(run),
         "previous": previous_run(run),
+        "parts": parts_received(run) if run.in_parts else None,
     }
 
 
@@ -218,14 +220,17 @@ class Comparison:
     no_longer_run: list[ScenarioResult]
 
 
-def _final_results(run: Run, scenario_ids: set[int] | None = None) -> dict[int, ScenarioResult]:
-    """One result per scenario: its last attempt in the run."""
+Test = tuple[int, str]  # (scenario id, variant): a scenario in a variant
+
+
+def _final_results(run: Run, scenario_ids: set[int] | None = None) -> dict[Test, ScenarioResult]:
+    """One result per test (scenario and variant): its last attempt in the run."""
     results = ScenarioResult.objects.filter(run=run).select_related("scenario")
     if scenario_ids is not None:
         results = results.filter(scenario_id__in=list(scenario_ids))
-    final: dict[int, ScenarioResult] = {}
+    final: dict[Test, ScenarioResult] = {}
     for result in results.order_by("attempt", "position"):
-        final[result.scenario_id] = result
+        final[result.scenario_id, result.variant] = result
     return final
 
 
@@ -238,21 +243,26 @@ def _failing_scenarios(run: Run) -> set[int]:
 
 
 def run_comparison(run: Run, base: Run | None) -> Comparison:
-    """What changed from `base` to `run`, judged on each scenario's last attempt."""
+    """What changed from `base` to `run`, judged on each test's last attempt; a test is a
+    scenario in a variant, so failing on webkit only is told apart from failing everywhere."""
     interesting = _failing_scenarios(run) | (_failing_scenarios(base) if base else set())
     now = _final_results(run, interesting)
     before = _final_results(base, interesting) if base else {}
 
     def by_key(results: list[ScenarioResult]) -> list[ScenarioResult]:
-        return sorted(results, key=lambda result: result.scenario.key)
+        return sorted(results, key=lambda result: (result.scenario.key, result.variant))
 
     failing_now = [r for r in now.values() if r.status in FAILING]
-    failing_before = {sid: r for sid, r in before.items() if r.status in FAILING}
+    failing_before = {test: r for test, r in before.items() if r.status in FAILING}
+
+    def failed_before(result: ScenarioResult) -> bool:
+        return (result.scenario_id, result.variant) in failing_before
+
     return Comparison(
         run=run,
         base=base,
-        newly_failing=by_key([r for r in failing_now if r.scenario_id not in failing_before]),
-        still_failing=by_key([r for r in failing_now if r.scenario_id in failing_before]),
+        newly_failing=by_key([r for r in failing_now if not failed_before(r)]),
+        still_failing=by_key([r for r in failing_now if failed_before(r)]),
         newly_passing=by_key(
             [now[sid] for sid in failing_before if sid in now and now[sid].status == Status.PASSED]
         ),

@@ -227,14 +227,20 @@ class CaseReport:
         """Decide which test each case is: a scenario (its id, or its class and name) in a
         variant; repeats of one test are its attempts.
 
-        The same class and name in two suites are two tests: the suite's name goes in front
-        of a name (or, for an id, into the variant), only where a report has such a pair, so
-        that a test keeps its key across runs. Repeats within one suite are retries, or
-        distinct tests numbered #2, #3, ... when the project reads them so. Different cases
-        carrying one id (parametrised cases) are one result: the worst status wins."""
-        labels: dict[tuple[str, str], set[str]] = defaultdict(set)
+        The same class and name in two suites (in one variant) are two tests: the suite's
+        name goes in front of the name (or, for an id, into the variant), only where a report
+        has such a pair, so that a test keeps its key across runs. Suites of one name (jest-junit
+        names a suite after its first describe block) are numbered in the order written.
+        Repeats within one suite are retries, or distinct tests numbered #2, #3, ... when the
+        project reads them so. Different cases carrying one id (parametrised cases) are one
+        result: the worst status wins."""
+        suites_of: dict[tuple[str, str, str], set[int]] = defaultdict(set)
+        suites_named: dict[str, list[int]] = defaultdict(list)
         for case in self._cases:
-            labels[case.scenario_id or case.full_name, case.full_name].add(case.label)
+            base = case.scenario_id or case.full_name
+            suites_of[base, variant_text(case.variant), case.full_name].add(case.suite)
+            if case.suite not in suites_named[case.label]:
+                suites_named[case.label].append(case.suite)
         scenarios: list[dict[str, Any]] = []
         attempts: dict[tuple[str, str, str], int] = {}
         repeats: dict[tuple[str, str, str], int] = {}
@@ -243,11 +249,15 @@ class CaseReport:
         for case in self._cases:
             variant = case.variant
             key = case.scenario_id or case.full_name
-            if len(labels[key, case.full_name]) > 1 and case.label:
+            if len(suites_of[key, variant_text(variant), case.full_name]) > 1:
+                suite = case.label.replace(",", " ") or "suite"
+                namesakes = suites_named[case.label]
+                if len(namesakes) > 1:
+                    suite = f"{suite} #{namesakes.index(case.suite) + 1}"
                 if case.scenario_id:
-                    variant = {**variant, "suite": case.label.replace(",", " ")}
+                    variant = {**variant, "suite": suite}
                 else:
-                    key = f"{case.label} > {case.full_name}"
+                    key = f"{suite} > {case.full_name}"
             test = (key, variant_text(variant), case.full_name)
             merge_into_last = False
             if not (case.rerun or self.repeats_are_retries):
