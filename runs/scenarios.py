@@ -20,6 +20,7 @@ from runs.models import (
 )
 
 STRIP_RUNS = 60
+MAX_VARIANT_ROWS = 12
 RECENT_FAILURES = 30
 
 
@@ -49,9 +50,23 @@ class InvariantCount:
 
 
 @dataclass
+class VariantRow:
+    """One variant's last result in each of the scenario's recent runs (None: not run)."""
+
+    variant: str
+    cells: list[ScenarioResult | None]
+
+    @property
+    def latest(self) -> ScenarioResult | None:
+        return next((cell for cell in reversed(self.cells) if cell is not None), None)
+
+
+@dataclass
 class ScenarioHistory:
     scenario: Scenario
     strip: list[ScenarioResult]
+    # Variants side by side, run by run; empty when the scenario ran in one variant only.
+    variants: list[VariantRow]
     duration_chart: Chart
     by_invariant: list[InvariantCount]
     flakes: list[ScenarioFlake]
@@ -87,6 +102,32 @@ def _regression_window(
     return latest, RegressionWindow(project.default_branch, last_green, first_failing)
 
 
+def _variant_rows(scenario: Scenario) -> list[VariantRow]:
+    recent = (
+        ScenarioResult.objects.filter(scenario=scenario)
+        .select_related("run", "run__suite")
+        .order_by("-started_at", "-id")[: STRIP_RUNS * MAX_VARIANT_ROWS]
+    )
+    runs: list[int] = []
+    final: dict[tuple[int, str], ScenarioResult] = {}
+    for result in recent:
+        if result.run_id not in runs:
+            if len(runs) == STRIP_RUNS:
+                continue
+            runs.append(result.run_id)
+        known = final.get((result.run_id, result.variant))
+        if known is None or result.attempt > known.attempt:
+            final[result.run_id, result.variant] = result
+    variants = sorted({variant for _, variant in final})
+    if len(variants) < 2:
+        return []
+    runs.reverse()
+    return [
+        VariantRow(variant or "(none)", [final.get((run, variant)) for run in runs])
+        for variant in variants[:MAX_VARIANT_ROWS]
+    ]
+
+
 def scenario_history(project: Project, scenario: Scenario) -> ScenarioHistory:
     strip = list(
         ScenarioResult.objects.filter(scenario=scenario)
@@ -115,6 +156,7 @@ def scenario_history(project: Project, scenario: Scenario) -> ScenarioHistory:
     return ScenarioHistory(
         scenario=scenario,
         strip=strip,
+        variants=_variant_rows(scenario),
         duration_chart=line_chart(
             points, title="seconds per run (failed in red)", unit="s", width=1100
         ),

@@ -40,3 +40,24 @@ def test_compare_judges_each_scenario_by_its_last_attempt_and_lists_skips(member
     assert 'Still failing <span class="muted">0</span>' in html
     assert 'Newly passing <span class="muted">1</span>' in html
     assert "skipped now" in html and "BID-002" in html
+
+
+def test_compare_tells_a_new_failure_in_one_browser_from_one_failing_everywhere(member, project):
+    nightly(project, 2, [
+        a_scenario("UI-009", "failed", variant={"browser": "chromium"}),
+        a_scenario("UI-009", "passed", variant={"browser": "webkit"}),
+    ])  # fmt: skip
+    run = nightly(project, 1, [
+        a_scenario("UI-009", "failed", variant={"browser": "chromium"}),
+        a_scenario("UI-009", "failed", variant={"browser": "webkit"}),
+    ])  # fmt: skip
+
+    html = member.get(f"/p/dispatch/runs/{run.pk}/compare/").content.decode()
+
+    def section(title: str) -> str:
+        start = html.index(title)
+        return html[start : html.index("</section>", start)]
+
+    assert "browser=webkit" in section("Newly failing")
+    assert "browser=chromium" not in section("Newly failing")
+    assert "browser=chromium" in section("Still failing")

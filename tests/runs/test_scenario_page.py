@@ -53,3 +53,22 @@ def test_the_scenario_history_strip_leads_to_the_run(live_server, page, history)
     expect(page).to_have_url(re.compile(rf"/p/dispatch/runs/{runs['nightly-4'].pk}/#result-"))
     expect(page.locator("h1")).to_contain_text("nightly-4")
     expect(page.locator("td.foreign-org")).to_have_text("org-b")
+
+
+def test_variants_show_side_by_side_so_failing_on_one_browser_is_plain(member, project):
+    for day in (3, 2, 1):
+        nightly(project, day, [
+            a_scenario("UI-009", "passed", variant={"browser": "chromium"}),
+            a_scenario("UI-009", "failed", variant={"browser": "webkit"}),
+        ])  # fmt: skip
+
+    html = member.get("/p/dispatch/scenarios/UI-009/").content.decode()
+
+    rows = re.findall(r"<tr><th scope=\"row\">(.*?)</tr>", html, re.S)
+    assert len(rows) == 2
+    chromium, webkit = rows
+    assert "browser=chromium" in chromium and chromium.count("cell status-passed") == 3
+    assert "browser=webkit" in webkit and webkit.count("cell status-failed") == 3
+    assert "status-failed" not in chromium
+    # Failing on webkit while passing on chromium on one commit is no flake.
+    assert "Never passed and failed on one commit." in html
