@@ -27,6 +27,7 @@ from runs.access import ProjectAccess, projects_visible_to
 from runs.models import Membership, Project
 
 DEFECTS_PER_PAGE = 50
+VARIANTS_SHOWN = 20
 OCCURRENCES_SHOWN = 50
 
 
@@ -95,6 +96,8 @@ class DefectView:
     occurrences: list[DefectOccurrence]
     organizations: list[str]
     entity_ids: list[tuple[str, str]]
+    # The variants it failed in (`browser=webkit`): fails on webkit only, or everywhere.
+    variants: list[str]
     shared_causes: list[SharedCause]
     runbook: RunbookVersion | None
     runbook_sections: list[LinkedSection]
@@ -105,8 +108,15 @@ class DefectView:
 def defect_view(defect: Defect) -> DefectView:
     occurrences = list(
         DefectOccurrence.objects.filter(defect=defect)
-        .select_related("run", "run__suite", "failure")
+        .select_related("run", "run__suite", "failure", "result")
         .order_by("-seen_at", "-id")[:OCCURRENCES_SHOWN]
+    )
+    variants = sorted(
+        DefectOccurrence.objects.filter(defect=defect)
+        .exclude(result__variant="")
+        .order_by("result__variant")
+        .values_list("result__variant", flat=True)
+        .distinct()[:VARIANTS_SHOWN]
     )
     organizations = sorted(
         {o.failure.organization_under_test for o in occurrences if o.failure} - {""}
@@ -130,6 +140,7 @@ def defect_view(defect: Defect) -> DefectView:
         occurrences=occurrences,
         organizations=organizations,
         entity_ids=entity_ids[:100],
+        variants=variants,
         shared_causes=list(
             SharedCause.objects.filter(defects=defect)
             .select_related("run")

@@ -9,6 +9,7 @@ from defects.actions import defect_resolve
 from defects.grouping import defects_record_run
 from defects.models import Defect, DefectEvent, Notification, SharedCause
 from defects.periodic import sweep_defects
+from defects.selectors import defect_view
 from tests.builders import (
     a_failure,
     a_report,
@@ -140,3 +141,14 @@ def test_the_sweep_goes_on_after_a_run_it_cannot_group(project):
             cursor.execute("ALTER TABLE triage_defect DROP CONSTRAINT test_refuse_bid_001")
     assert Defect.objects.filter(fingerprint="BID-002|TENANT-004").exists()
     assert not Defect.objects.filter(fingerprint__startswith="BID-001").exists()
+
+
+def test_a_defect_names_the_variants_it_fails_in(project):
+    a_triaged_run(project, a_report("gh-1", [
+        a_scenario("UI-009", "failed", variant={"browser": "webkit"}),
+        a_scenario("UI-009", "passed", variant={"browser": "chromium"}),
+    ]))  # fmt: skip
+
+    defect = Defect.objects.get()
+    assert defect.occurrence_count == 1
+    assert defect_view(defect).variants == ["browser=webkit"]
