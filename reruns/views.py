@@ -21,6 +21,7 @@ from reruns.selectors import defect_panel, run_panel
 from reruns.setup import dispatcher_save
 from runs import selectors as run_selectors
 from runs.access import project_access
+from runs.forms import ReportReadingForm
 from runs.models import FAILING, Membership, ScenarioResult
 
 TRIAGER = Membership.Role.TRIAGER
@@ -167,6 +168,7 @@ def project_settings(request: HttpRequest, slug: str) -> HttpResponse:
         settings_form=TriageSettingsForm(instance=context["triage_settings"], auto_id="notify-%s"),
         dispatcher_form=DispatcherForm(instance=dispatcher, auto_id="dispatcher-%s"),
         dispatcher=dispatcher,
+        reading_form=ReportReadingForm(instance=project, auto_id="reading-%s"),
     )
     return render(request, "reruns/settings.html", context)
 

@@ -1,3 +1,4 @@
+import re
 from datetime import date
 
 from django import forms
@@ -44,3 +45,30 @@ class RunFilterForm(forms.Form):
             for name, value in getattr(self, "cleaned_data", {}).items()
             if value not in (None, "") and name not in self.errors
         }
+
+
+class ReportReadingForm(forms.ModelForm):
+    """How this project's XML reports are read: where ids are, and what a repeated case is."""
+
+    class Meta:
+        model = Project
+        fields = ["scenario_id_pattern", "invariant_id_pattern", "repeated_testcase"]
+        labels = {
+            "scenario_id_pattern": "Scenario id pattern",
+            "invariant_id_pattern": "Invariant id pattern",
+            "repeated_testcase": "A test case listed twice in one suite is",
+        }
+
+    def _pattern(self, name: str) -> str:
+        pattern = self.cleaned_data[name]
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise forms.ValidationError(f"not a regular expression: {exc}") from None
+        return pattern
+
+    def clean_scenario_id_pattern(self) -> str:
+        return self._pattern("scenario_id_pattern")
+
+    def clean_invariant_id_pattern(self) -> str:
+        return self._pattern("invariant_id_pattern")

@@ -1,13 +1,16 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from runs import overview, scenarios, search, selectors
 from runs.access import project_access
-from runs.forms import RunFilterForm
+from runs.forms import ReportReadingForm, RunFilterForm
 from runs.htmx import fragment_requested
-from runs.models import Run
+from runs.models import Membership, Run
 
 TREND_WINDOWS = (30, 90)
 
@@ -109,3 +112,17 @@ def project_search(request: HttpRequest, slug: str) -> HttpResponse:
     project = project_access(request.user, slug).project
     results = search.project_search(project, request.GET.get("q", "")[:200])
     return render(request, "runs/search.html", {"project": project, "results": results})
+
+
+@login_required
+@require_POST
+def report_reading_save_view(request: HttpRequest, slug: str) -> HttpResponse:
+    """POST settings/reading/: a project admin changes how XML reports are read."""
+    project = project_access(request.user, slug, role=Membership.Role.ADMIN).project
+    form = ReportReadingForm(request.POST, instance=project)
+    if form.is_valid():
+        form.save()
+        messages.success(request, "Report reading saved; it applies to reports posted from now on.")
+    else:
+        messages.error(request, form.errors.as_text())
+    return redirect(reverse("project_settings", kwargs={"slug": slug}) + "#reading")

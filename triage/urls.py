@@ -54,6 +54,7 @@ project_settings = [
         name="settings_notifications_save",
     ),
     path("dispatcher/", rerun_views.dispatcher_save_view, name="settings_dispatcher_save"),
+    path("reading/", run_views.report_reading_save_view, name="settings_reading_save"),
 ]
 
 project = [
