@@ -77,6 +77,10 @@ class ScenarioHistory:
     def is_flaky(self) -> bool:
         return bool(self.flakes)
 
+    @property
+    def runs_shown(self) -> int:
+        return len(self.variants[0].cells) if self.variants else len(self.strip)
+
 
 def _regression_window(
     project: Project, scenario: Scenario
@@ -90,6 +94,8 @@ def _regression_window(
     latest = on_branch.order_by("-started_at", "-id").first()
     if latest is None or latest.status not in FAILING:
         return latest, None
+    # Since when it fails in the variant that fails: another may pass all along.
+    on_branch = on_branch.filter(variant=latest.variant)
     last_green = (
         on_branch.filter(status=Status.PASSED, started_at__lt=latest.started_at)
         .order_by("-started_at", "-id")

@@ -1,4 +1,4 @@
-"""Settings › Reading reports: how a project's XML reports are read, set by its admin."""
+"""The settings section Reading reports: how a project's XML reports are read, set by its admin."""
 
 from pathlib import Path
 
