@@ -76,6 +76,11 @@ def openapi_document() -> dict[str, Any]:
                         _param("branch", "XML only"),
                         _param("commit", "XML only"),
                         _param("url", "XML only: link to the CI run"),
+                        _param("rerunOf", "XML only: the run id this run reruns"),
+                        _param("rerunToken", "XML only: the token Triage passed to the rerun"),
+                        _param("part", "XML only: this report is one part of the run (a shard)"),
+                        _param("totalParts", "XML only: how many parts the run will have"),
+                        _param("variant", "XML only, repeatable: key=value the tests ran under"),
                     ],
                     "requestBody": {
                         "required": True,
@@ -95,12 +100,18 @@ def openapi_document() -> dict[str, Any]:
                         },
                     },
                     "responses": {
-                        "201": {"description": "Stored; the body has the run's id and url"},
+                        "201": {
+                            "description": "Stored (a whole run, or a new part of one); the "
+                            "body has the run's id, url, counts and parts received"
+                        },
                         "200": {"description": "The same report again: nothing new stored"},
                         "400": _error("Malformed, or not matching the schema (every problem)"),
                         "401": _error("Missing or unknown project token"),
                         "404": _error("No such project for this token"),
-                        "409": _error("This run id was stored with other content"),
+                        "409": _error(
+                            "This run id (or part) was stored with other content, or the "
+                            "part does not fit its run"
+                        ),
                         "413": _error("Larger than the limit (also after gzip)"),
                         "415": _error("Neither JSON nor XML"),
                     },
@@ -113,7 +124,10 @@ def openapi_document() -> dict[str, Any]:
                     "security": bearer,
                     "parameters": [slug, run_id],
                     "responses": {
-                        "200": {"description": "{id, url, runId, status, counts, durationMs}"},
+                        "200": {
+                            "description": "{id, url, runId, status, counts, durationMs, "
+                            "parts: {received, expected, names}}"
+                        },
                         "401": _error("Missing or unknown project token"),
                         "404": _error("No such project for this token, or no such run"),
                     },

@@ -1,6 +1,7 @@
 """XML reports built to hurt: each is read in bounded work and answered, never a crash."""
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -8,6 +9,7 @@ from runs.schema import ReportInvalid
 from runs.xml_reports import xml_report
 
 RUN = {"id": "hostile", "suite": "full"}
+JUNIT = Path(__file__).parent.parent / "fixtures" / "junit"
 
 
 def test_deeply_nested_junit_suites_are_read_without_exhausting_the_stack():
@@ -54,3 +56,26 @@ def test_more_failures_in_one_attempt_than_a_report_may_hold_are_refused_at_once
            + "</testcase></testsuite>").encode()  # fmt: skip
     with pytest.raises(ReportInvalid, match="too many failures"):
         xml_report(xml, run=RUN)
+
+
+def test_junit_in_an_xml_namespace_reads_as_the_same_report():
+    plain = (JUNIT / "vitest.xml").read_bytes()
+    namespaced = plain.replace(b"<testsuites ", b'<testsuites xmlns="urn:example:junit" ', 1)
+    assert namespaced != plain
+
+    def outcomes(xml: bytes) -> list[tuple[str, str]]:
+        report = xml_report(xml, run=RUN)
+        return [(s.scenario_id, s.status) for s in report.scenarios]
+
+    assert outcomes(namespaced) == outcomes(plain)
+    assert len(outcomes(plain)) == 5
+
+
+def test_a_suite_name_that_could_not_be_stored_in_a_variant_is_still_read():
+    # A test with an id in two suites gets the suite into its variant; a comma there would
+    # make the variant unreadable, so it becomes a space.
+    case = b'<testcase name="BID-001 x"/>'
+    xml = (b'<testsuites><testsuite name="a,b">' + case + b'</testsuite><testsuite name="c">'
+           + case + b"</testsuite></testsuites>")  # fmt: skip
+    report = xml_report(xml, run=RUN)
+    assert [s.variant for s in report.scenarios] == [{"suite": "a b"}, {"suite": "c"}]
