@@ -129,13 +129,14 @@ class Attempt:
     rerun: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class _Case:
     """A test case as read, before the report decides which test it is."""
 
     suite: int
     label: str
     variant: dict[str, str]
+    variant_text: str
     scenario_id: str | None
     full_name: str
     rerun: bool
@@ -165,6 +166,7 @@ class CaseReport:
         self._suite = 0
         self._suite_label = ""
         self._suite_variant: dict[str, str] = {}
+        self._suite_variant_text = ""
         self.started: datetime | None = None
         self.finished: datetime | None = None
         self.total_seconds = 0.0
@@ -191,6 +193,7 @@ class CaseReport:
             for key, value in (variant or {}).items()
             if clean_text(value, 200)
         }
+        self._suite_variant_text = variant_text(self._suite_variant)
 
     def add(self, attempt: Attempt) -> None:
         name = clean_text(attempt.name, 1000)
@@ -218,8 +221,8 @@ class CaseReport:
             entry["status"] = "error" if any(f.error for f in attempt.failures) else "failed"
         self._cases.append(
             _Case(
-                self._suite, self._suite_label, self._suite_variant, scenario_id,
-                full_name or "unnamed test", attempt.rerun, entry,
+                self._suite, self._suite_label, self._suite_variant, self._suite_variant_text,
+                scenario_id, full_name or "unnamed test", attempt.rerun, entry,
             )
         )  # fmt: skip
 
@@ -234,31 +237,36 @@ class CaseReport:
         Repeats within one suite are retries, or distinct tests numbered #2, #3, ... when the
         project reads them so. Different cases carrying one id (parametrised cases) are one
         result: the worst status wins."""
-        suites_of: dict[tuple[str, str, str], set[int]] = defaultdict(set)
-        suites_named: dict[str, list[int]] = defaultdict(list)
+        first_suite: dict[tuple[str, str, str], int] = {}
+        in_two_suites: set[tuple[str, str, str]] = set()
         for case in self._cases:
-            base = case.scenario_id or case.full_name
-            suites_of[base, variant_text(case.variant), case.full_name].add(case.suite)
-            if case.suite not in suites_named[case.label]:
-                suites_named[case.label].append(case.suite)
+            test = (case.scenario_id or case.full_name, case.variant_text, case.full_name)
+            if first_suite.setdefault(test, case.suite) != case.suite:
+                in_two_suites.add(test)
+        suites_named: dict[str, list[int]] = defaultdict(list)
+        if in_two_suites:
+            for case in self._cases:
+                if case.suite not in suites_named[case.label]:
+                    suites_named[case.label].append(case.suite)
         scenarios: list[dict[str, Any]] = []
         attempts: dict[tuple[str, str, str], int] = {}
         repeats: dict[tuple[str, str, str], int] = {}
         numbered: dict[tuple[str, str, str], str] = {}
         merged: dict[tuple[str, str, int], dict[str, Any]] = {}
         for case in self._cases:
-            variant = case.variant
+            variant, text = case.variant, case.variant_text
             key = case.scenario_id or case.full_name
-            if len(suites_of[key, variant_text(variant), case.full_name]) > 1:
+            if in_two_suites and (key, text, case.full_name) in in_two_suites:
                 suite = case.label.replace(",", " ") or "suite"
                 namesakes = suites_named[case.label]
                 if len(namesakes) > 1:
                     suite = f"{suite} #{namesakes.index(case.suite) + 1}"
                 if case.scenario_id:
                     variant = {**variant, "suite": suite}
+                    text = variant_text(variant)
                 else:
                     key = f"{suite} > {case.full_name}"
-            test = (key, variant_text(variant), case.full_name)
+            test = (key, text, case.full_name)
             merge_into_last = False
             if not (case.rerun or self.repeats_are_retries):
                 repeat = repeats[test] = repeats.get(test, 0) + 1
@@ -266,21 +274,20 @@ class CaseReport:
                     merge_into_last = True  # one more case of the id, as parametrised ones
                 elif repeat > 1:
                     numbered[test] = f"{key} #{repeat}"
-            key = numbered.get(test, key)
-            counted = (key, test[1], case.full_name)
+            key = numbered.get(test, key)[:MAX_NAME]
+            counted = (key, text, case.full_name)
             if merge_into_last:
                 number = attempts[counted]
             else:
                 number = attempts[counted] = attempts.get(counted, 0) + 1
-            entry = {
-                **case.entry,
-                "scenarioId": clean_text(key, MAX_NAME),
-                "attempt": number,
-                "variant": variant,
-            }
-            same = merged.get((entry["scenarioId"], test[1], number))
+            entry = case.entry
+            entry["scenarioId"] = key
+            entry["attempt"] = number
+            if variant:
+                entry["variant"] = variant
+            same = merged.get((key, text, number))
             if same is None:
-                merged[entry["scenarioId"], test[1], number] = entry
+                merged[key, text, number] = entry
                 scenarios.append(entry)
             else:
                 _merge(same, entry)
