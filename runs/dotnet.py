@@ -52,6 +52,8 @@ TRX_STATUS = {
     "notrunnable": "error",
     "disconnected": "error",
 }
+# A line xUnit's VSTest adapter writes per failing test: "[xUnit.net 00:00:00.39]   ...".
+XUNIT_LINE = re.compile(r"\[xUnit\.net [\d:.]+\]")
 # .NET TimeSpan, [d.]hh:mm:ss[.fffffff]; bounded, so no number is too large to add up.
 TIMESPAN = re.compile(r"(?:(\d{1,8})\.)?(\d{1,8}):(\d{1,2}):(\d{1,2}(?:\.\d{1,9})?)")
 
@@ -120,7 +122,30 @@ def nunit3_report_of(root: Element, report: CaseReport) -> RunReport:
                 properties=named_values(case.iterfind("properties/property")),
             )
         )
+    for suite in _nunit3_fixture_failures(root):
+        report.add(
+            _attempt(
+                "error",
+                message=_text(suite, "failure/message"),
+                detail=_text(suite, "failure/stack-trace"),
+                fallback=suite.get("label") or "error",
+                name=f"({suite.get('site')})",
+                classname=suite.get("fullname") or suite.get("name") or "",
+            )
+        )
     return report.report()
+
+
+def _nunit3_fixture_failures(root: Element) -> Iterator[Element]:
+    """Suites whose own setup or teardown failed, outside any test case: a TearDown that threw
+    after every test passed, or a SetUp that failed before a fixture had any case. (A failed
+    one-time setup also fails each case, with site="Parent": those count as they are.)"""
+    for suite in root.iter("test-suite"):
+        if (suite.get("result") or "").lower() != "failed" or suite.find("failure") is None:
+            continue
+        site = suite.get("site") or ""
+        if site == "TearDown" or (site == "SetUp" and next(suite.iter("test-case"), None) is None):
+            yield suite
 
 
 def _nunit2_classname(suite: Element) -> str | None:
@@ -263,4 +288,17 @@ def trx_report_of(root: Element, report: CaseReport) -> RunReport:
                 properties=properties,
             )
         )
+    for text in _trx_run_errors(root, ns):
+        report.add(_attempt("error", message=text, detail=text, fallback="error", name="test host"))
     return report.report()
+
+
+def _trx_run_errors(root: Element, ns: str) -> list[str]:
+    """What the test run itself reports as an error: the test host crashed or never started.
+    xUnit's adapter also writes a line here per failing test; those are the tests' own."""
+    errors = []
+    for info in root.iterfind(f"{ns}ResultSummary/{ns}RunInfos/{ns}RunInfo"):
+        text = _text(info, f"{ns}Text").strip()
+        if (info.get("outcome") or "").lower() == "error" and text and not XUNIT_LINE.match(text):
+            errors.append(text)
+    return errors

@@ -103,7 +103,20 @@ def junit_report_of(root: Element, report: CaseReport) -> RunReport:
         )
         for case in _cases(suite):
             _case(case, report)
+        _suite_errors(suite, report)
     return report.report()
+
+
+def _suite_errors(suite: Element, report: CaseReport) -> None:
+    """An error the runner put on the suite itself, outside any test case (Ant when a test
+    class cannot even load): a result of its own, or the run would look green."""
+    failures = [
+        Failure(child.get("message") or "", child.text or "", child.tag == "error")
+        for child in suite
+        if child.tag in ("failure", "error")
+    ]
+    if failures:
+        report.add(Attempt(name="(suite)", classname=suite.get("name") or "", failures=failures))
 
 
 def _case(elem: Element, report: CaseReport) -> None:

@@ -233,3 +233,51 @@ def test_a_trx_file_with_a_dtd_is_refused_like_junit(client, project_and_token):
     assert Run.objects.count() == 0
     with pytest.raises(ReportInvalid, match="refused XML"):
         xml_report(xml, run={"id": "ci-1", "suite": "unit"})
+
+
+def test_a_fixture_teardown_that_threw_after_every_test_passed_fails_the_run():
+    report = read("nunit3-teardown-failure.xml")
+
+    # Read from the file: one case, Passed; the fixture's suite failed at site="TearDown".
+    assert counts(report) == {"passed": 1, "failed": 0, "error": 1, "skipped": 0}
+    teardown = by_title(report)["NUnitDisposeError.Test.NUnitDisposeErrorTest > (TearDown)"]
+    assert teardown.status == "error"
+    assert teardown.failures[0].message.startswith("TearDown : System.NullReferenceException")
+
+
+def test_a_test_host_that_never_started_is_an_error_with_its_reason():
+    report = read("trx-testhost-exited.trx")
+
+    # Read from the file: no results; RunInfo outcome="Error" says the host exited.
+    assert [(s.scenario_id, s.status) for s in report.scenarios] == [("test host", "error")]
+    assert "The framework 'Microsoft.NETCore.App', version '3.1.0' was not found" in (
+        report.scenarios[0].failures[0].observed
+    )
+
+
+def test_a_test_host_crash_mid_run_is_one_more_error_beside_the_aborted_test():
+    report = read("trx-host-crash.trx")
+
+    # Read from the file: 25 results (2 Passed, 2 Failed, 1 Aborted, 1 NotRunnable,
+    # 19 NotExecuted) and one RunInfo Error: the host ended unexpectedly.
+    assert counts(report) == {"passed": 2, "failed": 2, "error": 3, "skipped": 19}
+    host = [s for s in report.scenarios if s.scenario_id == "test host"]
+    assert host[0].failures[0].message == "El proceso del host de pruebas terminó inesperadamente."
+
+
+def test_xunit_adapter_lines_about_failing_tests_are_not_taken_for_a_host_error():
+    report = read("xunit-adapter.trx")
+
+    assert "test host" not in [s.scenario_id for s in report.scenarios]
+
+
+def test_a_junit_error_on_the_suite_itself_is_a_result_of_its_own():
+    body = (FIXTURES.parent / "junit" / "junit-suite-error.xml").read_bytes()
+    report = xml_report(body, run={"id": "ci-1", "suite": "unit"})
+
+    # Read from the file: no testcase; <error type="java.lang.NoClassDefFoundError"> on the
+    # suite gda.device.detector.XHDetectorTest.
+    assert [(s.title, s.status) for s in report.scenarios] == [
+        ("gda.device.detector.XHDetectorTest > (suite)", "error")
+    ]
+    assert report.scenarios[0].failures[0].message == "gda/device/detector/DAServer"
