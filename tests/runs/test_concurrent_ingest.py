@@ -62,3 +62,36 @@ def test_simultaneous_different_runs_sharing_new_scenarios_are_all_stored(
     assert Run.objects.count() == CLIENTS
     assert ScenarioResult.objects.count() == 300 * CLIENTS
     assert ScenarioResult.objects.values("scenario_id").distinct().count() == 300
+
+
+def test_parts_of_one_run_posted_at_once_by_a_matrix_all_land_in_one_run(
+    project_and_token, runs_url
+):
+    _, token = project_and_token
+    # Every matrix job finishes at about the same moment and posts its part of one run.
+    bodies = [
+        report_bytes(
+            a_report(
+                "gh-matrix-1",
+                [
+                    a_scenario(f"ADV-{n:03d}", "failed" if n % 5 == 0 else "passed")
+                    for n in range(100)
+                ],
+                part=f"e2e (browser {job})",
+                totalParts=CLIENTS,
+                variant={"browser": f"b{job}"},
+            )
+        )
+        for job in range(CLIENTS)
+    ]
+
+    statuses = post_all_at_once(runs_url("dispatch"), bodies, token)
+
+    assert statuses == [201] * CLIENTS
+    run = Run.objects.get()
+    assert run.parts_received == CLIENTS and run.parts.count() == CLIENTS
+    assert (run.passed_count, run.failed_count) == (80 * CLIENTS, 20 * CLIENTS)
+    assert ScenarioResult.objects.filter(run=run).count() == 100 * CLIENTS
+    assert ScenarioResult.objects.filter(run=run, attempt=1).count() == 100 * CLIENTS
+    # Positions stay unique, so the run page lists every result once, in arrival order.
+    assert ScenarioResult.objects.values("position").distinct().count() == 100 * CLIENTS
