@@ -29,7 +29,11 @@ def _defect_json(request: HttpRequest, defect: Defect) -> dict[str, Any]:
     path = reverse("defect_detail", kwargs={"slug": defect.project.slug, "defect_id": defect.pk})
     return {
         "id": defect.pk,
-        "scenarioId": defect.scenario.key,
+        "kind": defect.kind,
+        "scenarioId": defect.scenario_key or None,
+        # How many scenarios the item covers: 1 for a defect, all it hit for an incident.
+        "scenarioCount": defect.scenario_count,
+        "reason": defect.reason.text if defect.reason_id else None,
         "invariantId": defect.invariant_key or None,
         "state": defect.state,
         "class": defect.defect_class,

@@ -101,8 +101,8 @@ def defect_classify(
         rule = route(
             project_rules(defect.project_id),
             RouteInput(
-                defect_class=defect_class, scenario_key=defect.scenario.key,
-                invariant_key=defect.invariant_key, file=defect.scenario.file,
+                defect_class=defect_class, scenario_key=defect.scenario_key,
+                invariant_key=defect.invariant_key, file=defect.scenario_file,
             ),
         )  # fmt: skip
         if rule and rule.team_id and rule.team_id != defect.owner_team_id:

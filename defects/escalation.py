@@ -7,7 +7,7 @@ from django.db.models import F
 
 from defects.grouping import defect_path
 from defects.models import Defect, DefectClass, DefectEvent, TriageSettings
-from defects.notifications import notification_queue
+from defects.notifications import digest_queue
 
 DEFAULT_ESCALATE_AFTER_MINUTES = TriageSettings._meta.get_field("escalate_after_minutes").default
 
@@ -49,16 +49,33 @@ def defects_escalate_unclassified(*, now: datetime) -> list[Defect]:
                 defect=defect, kind=DefectEvent.Kind.ESCALATION, to_value="unclassified",
                 text=f"still unclassified {minutes} minutes after it first appeared",
             )  # fmt: skip
-            notification_queue(
-                defect=defect,
-                subject=f"[{defect.project.slug}] Unclassified for {minutes} min: "
-                f"{defect.fingerprint}",
-                body=f"{defect.fingerprint} first failed in a run that started at "
-                f"{defect.first_seen:%Y-%m-%d %H:%M} UTC and nobody has classified it. "
-                f"{defect_path(defect)}",
-            )
         escalated.append(defect)
+    _notify(escalated, deadlines)
     return escalated
+
+
+def _notify(escalated: list[Defect], deadlines: dict[int, int]) -> None:
+    """One message per project and channel for the sweep, not one per defect."""
+    by_project: dict[int, list[Defect]] = {}
+    for defect in escalated:
+        by_project.setdefault(defect.project_id, []).append(defect)
+    for defects in by_project.values():
+        project = defects[0].project
+        minutes = deadlines.get(project.pk, DEFAULT_ESCALATE_AFTER_MINUTES)
+        count = len(defects)
+        digest_queue(
+            project=project,
+            subject=f"[{project.slug}] {count} unclassified for {minutes} min"
+            if count > 1
+            else f"[{project.slug}] Unclassified for {minutes} min: {defects[0].title}",
+            defects=defects,
+            notes=[
+                f"First failed in runs that started from "
+                f"{min(d.first_seen for d in defects):%Y-%m-%d %H:%M} UTC; nobody has "
+                "classified them."
+            ],
+            link=defect_path,
+        )
 
 
 def mutes_expire(*, now: datetime) -> int:

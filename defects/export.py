@@ -41,15 +41,18 @@ def defect_report(defect: Defect, *, page_url: str) -> DefectReport:
     invariant = defect.invariant_key or "no invariant id"
     symptom = failure.message if failure and failure.message else defect.get_state_display()
     symptom = " ".join(symptom.split())[:100]
-    title = f"Integration failure: {defect.scenario.key} / {invariant} ({symptom})"
+    if defect.is_incident:
+        title = f"Integration incident: {defect.scenario_count} scenarios failing ({symptom})"
+    else:
+        title = f"Integration failure: {defect.scenario_key} / {invariant} ({symptom})"
     run = occurrence.run if occurrence else None
-    repro = repro_line(defect.project, defect.scenario.key)
+    repro = repro_line(defect.project, defect.scenario_key) if defect.scenario_id else None
     if repro and defect.project.repro_env:
         repro = f"{defect.project.repro_env} {repro}"
     lines = [
         f"# {title}",
         "",
-        f"- **scenarioId:** `{defect.scenario.key}`",
+        f"- **scenarioId:** `{defect.scenario_key or f'{defect.scenario_count} scenarios'}`",
         f"- **invariantId:** `{invariant}`",
         f"- **CI run:** {run.ci_url or run.external_id if run else 'n/a'}",
         f"- **Triage:** {page_url}",

@@ -43,6 +43,8 @@ class DefectFilterForm(forms.Form):
     scenario = forms.CharField(required=False, max_length=200, help_text="* is a wildcard")
     invariant = forms.CharField(required=False, max_length=200, help_text="* is a wildcard")
     q = forms.CharField(required=False, max_length=200)
+    # Everything that shares one failure reason, to act on it at once.
+    failure_reason = forms.IntegerField(required=False, min_value=1, max_value=2**62)
 
     def __init__(self, *args: object, project: Project, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)

@@ -17,25 +17,47 @@ from defects.models import (
     DefectOccurrence,
     SharedCause,
     TriagedRun,
+    TriageSettings,
 )
-from defects.notifications import notification_queue
+from defects.notifications import digest_queue
 from defects.routing import RouteInput, project_rules, route
-from runs.models import FAILING, InvariantFailure, Run, ScenarioFlake, ScenarioResult
+from runs.models import (
+    FAILING,
+    FailureReason,
+    InvariantFailure,
+    Run,
+    ScenarioFlake,
+    ScenarioResult,
+)
 from runs.parts import run_is_complete
 
 SHARED_CAUSE_AREAS = 3
+# A share of a small run is no outage: two of five scenarios failing alike are two defects.
+INCIDENT_MIN_FOR_SHARE = 3
 
 
 @dataclass
 class _Group:
-    scenario_id: int
+    scenario_id: int | None
     scenario_key: str
     area: str
     file: str
     invariant_id: int | None
     invariant_key: str
     message: str
+    reason_id: int | None = None
+    kind: str = Defect.Kind.DEFECT
+    has_invariant: bool = False
     occurrences: list[tuple[int, int | None]] = field(default_factory=list)
+
+
+@dataclass
+class _Failures:
+    """A run's ungrouped failing results by defect, and what incidents are told by."""
+
+    groups: dict[str, _Group]
+    reason_of: dict[int, int]  # failure id -> reason id
+    scenario_of: dict[int, int]  # result id -> scenario id
 
 
 @dataclass
@@ -50,7 +72,7 @@ def fingerprint(scenario_key: str, invariant_key: str) -> str:
     return f"{scenario_key}|{invariant_key}"
 
 
-def _groups(run: Run) -> dict[str, _Group]:
+def _groups(run: Run) -> _Failures:
     """The failing results of the run not grouped yet (a part that came late), by defect."""
     grouped = DefectOccurrence.objects.filter(run=run).values("result_id")
     results = {
@@ -61,19 +83,22 @@ def _groups(run: Run) -> dict[str, _Group]:
     }
     groups: dict[str, _Group] = {}
     with_failures = set()
+    reason_of: dict[int, int] = {}
     failures = InvariantFailure.objects.filter(run=run, result_id__in=list(results)).values(
-        "id", "result_id", "invariant_id", "invariant__key", "message"
+        "id", "result_id", "invariant_id", "invariant__key", "message", "reason_id"
     )
     for failure in failures.order_by("result_id", "position"):
         result = results[failure["result_id"]]
         with_failures.add(result["id"])
+        if failure["reason_id"]:
+            reason_of[failure["id"]] = failure["reason_id"]
         key = fingerprint(result["scenario__key"], failure["invariant__key"] or "")
         group = groups.setdefault(
             key,
             _Group(
                 result["scenario_id"], result["scenario__key"], result["scenario__area"],
                 result["file"] or result["scenario__file"], failure["invariant_id"],
-                failure["invariant__key"] or "", failure["message"],
+                failure["invariant__key"] or "", failure["message"], failure["reason_id"],
             ),
         )  # fmt: skip
         group.occurrences.append((result["id"], failure["id"]))
@@ -90,15 +115,81 @@ def _groups(run: Run) -> dict[str, _Group]:
             ),
         )  # fmt: skip
         group.occurrences.append((result["id"], None))
-    return groups
+    scenario_of = {result_id: row["scenario_id"] for result_id, row in results.items()}
+    return _Failures(groups, reason_of, scenario_of)
+
+
+def incident_key(reason: FailureReason) -> str:
+    return f"incident|{reason.key}"
+
+
+def _incident_reasons(run: Run, failures: _Failures) -> dict[int, FailureReason]:
+    """The reasons this run's failures are an incident by: many scenarios failing with one
+    reason (the project's thresholds), or a reason an open incident already holds (the same
+    outage the next night)."""
+    scenarios_by_reason: dict[int, set[int]] = defaultdict(set)
+    for group in failures.groups.values():
+        for result_id, failure_id in group.occurrences:
+            reason = failures.reason_of.get(failure_id) if failure_id else None
+            if reason is not None:
+                scenarios_by_reason[reason].add(failures.scenario_of[result_id])
+    if not scenarios_by_reason:
+        return {}
+    settings = TriageSettings.objects.filter(project_id=run.project_id).first() or TriageSettings()
+    ran = ScenarioResult.objects.filter(run=run).values("scenario_id").distinct().count()
+    held = set(
+        Defect.objects.filter(
+            project_id=run.project_id,
+            kind=Defect.Kind.INCIDENT,
+            reason_id__in=list(scenarios_by_reason),
+            state__in=[*Defect.OPEN_STATES, Defect.State.MUTED],
+        ).values_list("reason_id", flat=True)
+    )
+    wanted = [
+        reason
+        for reason, scenarios in scenarios_by_reason.items()
+        if reason in held
+        or len(scenarios) >= settings.incident_min_scenarios
+        or (
+            len(scenarios) >= INCIDENT_MIN_FOR_SHARE
+            and len(scenarios) * 100 >= settings.incident_min_percent * ran
+        )
+    ]
+    return FailureReason.objects.in_bulk(wanted)
+
+
+def _with_incidents(run: Run, failures: _Failures) -> dict[str, _Group]:
+    """The groups with every failure of an incident's reason moved into that incident."""
+    reasons = _incident_reasons(run, failures)
+    if not reasons:
+        return failures.groups
+    regrouped: dict[str, _Group] = {}
+    for key, group in failures.groups.items():
+        kept = []
+        for result_id, failure_id in group.occurrences:
+            reason_id = failures.reason_of.get(failure_id) if failure_id else None
+            if reason_id not in reasons:
+                kept.append((result_id, failure_id))
+                continue
+            reason = reasons[reason_id]
+            incident = regrouped.setdefault(
+                incident_key(reason),
+                _Group(None, "", "", "", None, "", reason.text, reason.pk, Defect.Kind.INCIDENT),
+            )
+            incident.has_invariant |= group.invariant_id is not None
+            incident.occurrences.append((result_id, failure_id))
+        if kept:
+            group.occurrences = kept
+            regrouped[key] = group
+    return regrouped
 
 
 def _create(run: Run, key: str, group: _Group, flaky: dict[int, str], rules: list) -> Defect | None:
     suggestion = suggest_class(
         run=run,
-        has_invariant=group.invariant_id is not None,
+        has_invariant=group.invariant_id is not None or group.has_invariant,
         message=group.message,
-        flaky_commit=flaky.get(group.scenario_id),
+        flaky_commit=flaky.get(group.scenario_id) if group.scenario_id else None,
     )
     # Routed on its real class (unclassified until a person decides); the suggestion only
     # informs that person, and classifying routes again.
@@ -113,8 +204,10 @@ def _create(run: Run, key: str, group: _Group, flaky: dict[int, str], rules: lis
         with transaction.atomic():
             defect = Defect.objects.create(
                 project_id=run.project_id,
+                kind=group.kind,
                 scenario_id=group.scenario_id,
                 invariant_id=group.invariant_id,
+                reason_id=group.reason_id,
                 fingerprint=key,
                 suggested_class=suggestion.defect_class if suggestion else "",
                 suggestion_reason=suggestion.reason if suggestion else "",
@@ -126,7 +219,7 @@ def _create(run: Run, key: str, group: _Group, flaky: dict[int, str], rules: lis
             )
     except IntegrityError:
         return None  # Created by a concurrent run meanwhile; treated as seen again.
-    events = [DefectEvent(defect=defect, kind=DefectEvent.Kind.CREATED, to_value=key,
+    events = [DefectEvent(defect=defect, kind=DefectEvent.Kind.CREATED, to_value=key[:200],
                           text=f"first seen in run {run.external_id}")]  # fmt: skip
     if rule and rule.team:
         source = f" ({rule.source})" if rule.source else ""
@@ -155,6 +248,8 @@ def _seen_again(run: Run, defect: Defect, count: int) -> bool:
     if regressed:
         updates.update(state=Defect.State.REGRESSED, version=F("version") + 1, changed_by=None)
     Defect.objects.filter(pk=defect.pk).update(**updates)
+    if regressed:
+        defect.state = Defect.State.REGRESSED  # as the run's message will name it
     if regressed:
         DefectEvent.objects.create(
             defect=defect, kind=DefectEvent.Kind.REGRESSION, from_value=Defect.State.RESOLVED,
@@ -208,17 +303,6 @@ def _shared_causes(run: Run, groups: dict[str, _Group], defects: dict[str, Defec
                 text=f"likely one shared cause: {signature} fails in {len(areas)} areas "
                 f"({', '.join(areas)}) of run {run.external_id}",
             )  # fmt: skip
-        # Every owning team hears of it once, through the first of its defects.
-        first_per_team: dict[int | None, Defect] = {}
-        for defect in linked:
-            first_per_team.setdefault(defect.owner_team_id, defect)
-        for defect in first_per_team.values():
-            notification_queue(
-                defect=defect,
-                subject=f"[{run.project.slug}] Likely one shared cause in run {run.external_id}",
-                body=f"{signature} fails across {len(areas)} areas ({', '.join(areas)}): "
-                + ", ".join(d.fingerprint for d in linked),
-            )
     return causes
 
 
@@ -286,12 +370,39 @@ def _record_occurrences(
             Defect.objects.filter(pk=defect.pk).update(occurrence_count=results)
         elif _seen_again(run, defect, results):
             outcome.regressed.append(defect)
-            notification_queue(
-                defect=defect,
-                subject=f"[{run.project.slug}] Regressed: {defect.fingerprint}",
-                body=f"{defect.fingerprint} was resolved and failed again in run "
-                f"{run.external_id}. {defect_path(defect)}",
+        if defect.is_incident:
+            scenarios = (
+                DefectOccurrence.objects.filter(defect=defect)
+                .values("result__scenario_id")
+                .distinct()
+                .count()
             )
+            Defect.objects.filter(pk=defect.pk).update(scenario_count=scenarios)
+            defect.scenario_count = scenarios
+
+
+def _notify(run: Run, outcome: RecordOutcome) -> None:
+    """One message per channel for the run: what it broke that needs a person now."""
+    new_incidents = [d for d in outcome.created if d.is_incident]
+    if not (outcome.regressed or new_incidents or outcome.shared_causes):
+        return
+    said = [
+        f"{len(new_incidents)} new incident{'s' if len(new_incidents) != 1 else ''}"
+        if new_incidents else "",
+        f"{len(outcome.regressed)} regressed" if outcome.regressed else "",
+        f"{len(outcome.shared_causes)} likely shared cause"
+        f"{'s' if len(outcome.shared_causes) != 1 else ''}" if outcome.shared_causes else "",
+    ]  # fmt: skip
+    digest_queue(
+        project=run.project,
+        subject=f"[{run.project.slug}] Run {run.external_id}: " + ", ".join(p for p in said if p),
+        defects=[*new_incidents, *outcome.regressed],
+        notes=[
+            f"Likely one shared cause: {cause.signature} fails in {cause.areas}"
+            for cause in outcome.shared_causes
+        ],
+        link=lambda defect: defect_path(defect),
+    )
 
 
 @transaction.atomic
@@ -313,13 +424,15 @@ def defects_record_run(*, run: Run, now: datetime | None = None) -> RecordOutcom
     flaky = _flakes_of_commit(run)
     if flaky:
         _suggest_flake_for_open_defects(run, flaky)
-    groups = _groups(run)
+    groups = _with_incidents(run, _groups(run))
     if not groups:
         return outcome
     defects = _defects_of(run, groups, flaky, outcome)
     _record_occurrences(run, groups, defects, outcome)
     if first_time:
-        outcome.shared_causes = _shared_causes(run, groups, defects)
+        per_scenario = {k: g for k, g in groups.items() if g.kind == Defect.Kind.DEFECT}
+        outcome.shared_causes = _shared_causes(run, per_scenario, defects)
+    _notify(run, outcome)
     return outcome
 
 

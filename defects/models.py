@@ -6,7 +6,15 @@ model between packages must not move a row."""
 from django.conf import settings
 from django.db import models
 
-from runs.models import Invariant, InvariantFailure, Project, Run, Scenario, ScenarioResult
+from runs.models import (
+    FailureReason,
+    Invariant,
+    InvariantFailure,
+    Project,
+    Run,
+    Scenario,
+    ScenarioResult,
+)
 
 
 class DefectClass(models.TextChoices):
@@ -60,7 +68,12 @@ class RoutingRule(models.Model):
 
 
 class Defect(models.Model):
-    """Failures of one scenario and one invariant (or none: a harness gap) in one project."""
+    """Failures of one scenario and one invariant (or none: a harness gap) in one project; or
+    an incident: failures of many scenarios with one reason (an outage), triaged once."""
+
+    class Kind(models.TextChoices):
+        DEFECT = "defect", "Defect"
+        INCIDENT = "incident", "Incident"
 
     class State(models.TextChoices):
         NEW = "new", "New"
@@ -72,12 +85,25 @@ class Defect(models.Model):
     OPEN_STATES = (State.NEW, State.ACKNOWLEDGED, State.REGRESSED)
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="defects")
-    scenario = models.ForeignKey(Scenario, on_delete=models.PROTECT, related_name="defects")
+    kind = models.CharField(
+        max_length=8, choices=Kind.choices, default=Kind.DEFECT, db_default=Kind.DEFECT
+    )
+    # None for an incident, which spans scenarios.
+    scenario = models.ForeignKey(
+        Scenario, null=True, blank=True, on_delete=models.PROTECT, related_name="defects"
+    )
     invariant = models.ForeignKey(
         Invariant, null=True, blank=True, on_delete=models.PROTECT, related_name="defects"
     )
-    # "<scenario key>|<invariant key or empty>": the grouping key, unique within a project.
+    # An incident's reason; a defect's first failure reason (similar failures).
+    reason = models.ForeignKey(
+        FailureReason, null=True, blank=True, on_delete=models.SET_NULL, related_name="defects"
+    )
+    # "<scenario key>|<invariant key or empty>", or "incident|<reason key>": the grouping key,
+    # unique within a project.
     fingerprint = models.CharField(max_length=520)
+    # How many scenarios the item covers: 1 for a defect, those it hit for an incident.
+    scenario_count = models.PositiveIntegerField(default=1, db_default=1)
     state = models.CharField(max_length=16, choices=State.choices, default=State.NEW)
     defect_class = models.CharField(
         max_length=16, choices=DefectClass.choices, default=DefectClass.UNCLASSIFIED
@@ -146,8 +172,28 @@ class Defect(models.Model):
         return self.invariant.key if self.invariant_id else ""
 
     @property
+    def is_incident(self) -> bool:
+        return self.kind == self.Kind.INCIDENT
+
+    @property
+    def scenario_key(self) -> str:
+        return self.scenario.key if self.scenario_id else ""
+
+    @property
+    def scenario_file(self) -> str:
+        return self.scenario.file if self.scenario_id else ""
+
+    @property
+    def title(self) -> str:
+        """What the item is, in a line: its scenario and invariant, or an incident's reason."""
+        if self.is_incident:
+            reason = self.reason.text if self.reason_id else "one reason"
+            return f"{reason} ({self.scenario_count} scenarios)"
+        return f"{self.scenario_key} / {self.invariant_key or 'no invariant id'}"
+
+    @property
     def is_diagnostics_gap(self) -> bool:
-        return self.invariant_id is None
+        return not self.is_incident and self.invariant_id is None
 
 
 class DefectOccurrence(models.Model):
@@ -238,6 +284,14 @@ class SharedCause(models.Model):
 class TriageSettings(models.Model):
     project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="triage")
     escalate_after_minutes = models.PositiveIntegerField(default=20)
+    # One run failing this many scenarios with one reason, or this share of its scenarios
+    # (three at least), is one incident rather than a defect per scenario.
+    incident_min_scenarios = models.PositiveIntegerField(
+        default=5, db_default=5, help_text="Scenarios failing with one reason in one run"
+    )
+    incident_min_percent = models.PositiveIntegerField(
+        default=20, db_default=20, help_text="…or this percentage of the run's scenarios"
+    )
     notify_emails = models.TextField(blank=True, help_text="One address per line")
     webhook_url = models.URLField(blank=True, help_text="Slack-compatible incoming webhook")
     github_repository = models.CharField(max_length=200, blank=True, help_text="owner/name")

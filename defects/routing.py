@@ -135,8 +135,8 @@ def rules_import_codeowners(*, project_id: int, text: str) -> list[RoutingRule]:
         rule = route(
             rules,
             RouteInput(
-                defect_class=defect.defect_class, scenario_key=defect.scenario.key,
-                invariant_key=defect.invariant_key, file=defect.scenario.file,
+                defect_class=defect.defect_class, scenario_key=defect.scenario_key,
+                invariant_key=defect.invariant_key, file=defect.scenario_file,
             ),
         )  # fmt: skip
         if rule and rule.team_id == defect.owner_team_id:

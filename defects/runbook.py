@@ -94,7 +94,7 @@ def sections_for_defect(defect: Defect, version: RunbookVersion | None) -> list[
         defect_class, class_note = defect.suggested_class, "suggested class"
     wanted = [
         (RunbookLink.Kind.INVARIANT_PREFIX, defect.invariant_key, "invariant"),
-        (RunbookLink.Kind.SCENARIO_PREFIX, defect.scenario.key, "scenario"),
+        (RunbookLink.Kind.SCENARIO_PREFIX, defect.scenario_key, "scenario"),
         (RunbookLink.Kind.CLASS, defect_class, class_note),
     ]
     links = list(RunbookLink.objects.filter(project_id=defect.project_id))

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.paginator import Page, Paginator
-from django.db.models import Case, Q, QuerySet, Value, When
+from django.db.models import Case, Count, Q, QuerySet, Value, When
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -24,16 +24,24 @@ from defects.models import (
 from defects.runbook import LinkedSection, runbook_current, runbook_render, sections_for_defect
 from defects.states import STATE_FILTERS, action_forms
 from runs.access import ProjectAccess, projects_visible_to
-from runs.models import Membership, Project
+from runs.models import FailureReason, InvariantFailure, Membership, Project
 
 DEFECTS_PER_PAGE = 50
 VARIANTS_SHOWN = 20
+REASONS_SHOWN = 5
 OCCURRENCES_SHOWN = 50
 
 
 def _with_relations(defects: QuerySet[Defect]) -> QuerySet[Defect]:
     return defects.select_related(
-        "project", "scenario", "invariant", "owner_team", "assignee", "routed_by", "last_run"
+        "project",
+        "scenario",
+        "invariant",
+        "reason",
+        "owner_team",
+        "assignee",
+        "routed_by",
+        "last_run",
     )
 
 
@@ -76,7 +84,20 @@ def defects_matching(project: Project, filters: dict[str, Any]) -> QuerySet[Defe
         defects = defects.filter(invariant__key__iregex=_wildcard(filters["invariant"]))
     if filters.get("q"):
         defects = defects.filter(fingerprint__icontains=filters["q"])
+    if filters.get("failure_reason"):
+        reason = filters["failure_reason"]
+        defects = defects.filter(
+            Q(reason_id=reason)
+            | Q(pk__in=DefectOccurrence.objects.filter(failure__reason_id=reason).values("defect"))
+        )
     return _with_relations(defects).order_by("-last_seen", "-pk")
+
+
+def failure_reason_of(project: Project, filters: dict[str, Any]) -> FailureReason | None:
+    """The reason the list is narrowed to, to name it on the page."""
+    if not filters.get("failure_reason"):
+        return None
+    return FailureReason.objects.filter(project=project, pk=filters["failure_reason"]).first()
 
 
 def defects_page(project: Project, filters: dict[str, Any], page_number: str | None) -> Page:
@@ -89,6 +110,30 @@ def defect_for_project(project: Project, defect_id: int) -> Defect:
     return get_object_or_404(_with_relations(Defect.objects.all()), project=project, pk=defect_id)
 
 
+@dataclass(frozen=True)
+class SimilarFailures:
+    reason: FailureReason
+    failures: int
+    scenarios: int
+
+
+def _similar_failures(defect: Defect) -> list[SimilarFailures]:
+    reason_ids = list(
+        DefectOccurrence.objects.filter(defect=defect, failure__reason__isnull=False)
+        .order_by("failure__reason_id")
+        .values_list("failure__reason_id", flat=True)
+        .distinct()[:REASONS_SHOWN]
+    )
+    rows = (
+        InvariantFailure.objects.filter(reason_id__in=reason_ids)
+        .values("reason_id")
+        .annotate(failures=Count("id"), scenarios=Count("scenario_id", distinct=True))
+    )
+    reasons = FailureReason.objects.in_bulk(reason_ids)
+    found = [SimilarFailures(reasons[r["reason_id"]], r["failures"], r["scenarios"]) for r in rows]
+    return sorted(found, key=lambda similar: -similar.failures)
+
+
 @dataclass
 class DefectView:
     defect: Defect
@@ -98,6 +143,8 @@ class DefectView:
     entity_ids: list[tuple[str, str]]
     # The variants it failed in (`browser=webkit`): fails on webkit only, or everywhere.
     variants: list[str]
+    # The reasons of its failures, each with how widely it struck: similar failures.
+    reasons: list[SimilarFailures]
     shared_causes: list[SharedCause]
     runbook: RunbookVersion | None
     runbook_sections: list[LinkedSection]
@@ -141,6 +188,7 @@ def defect_view(defect: Defect) -> DefectView:
         organizations=organizations,
         entity_ids=entity_ids[:100],
         variants=variants,
+        reasons=_similar_failures(defect),
         shared_causes=list(
             SharedCause.objects.filter(defects=defect)
             .select_related("run")

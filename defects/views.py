@@ -59,6 +59,7 @@ def defect_list(request: HttpRequest, slug: str) -> HttpResponse:
             "bulk_actions": BULK_ACTIONS,
             "teams": project.teams.order_by("name"),
             "now": timezone.now(),
+            "failure_reason": selectors.failure_reason_of(project, form.filters()),
         },
     )
 

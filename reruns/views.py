@@ -121,14 +121,25 @@ def defect_rerun(request: HttpRequest, slug: str, defect_id: int) -> HttpRespons
     if latest is None:
         messages.error(request, "No rerun: this defect has no failing run.")
     else:
+        keys = (
+            [defect.scenario_key]
+            if defect.scenario_id
+            else sorted(
+                set(
+                    DefectOccurrence.objects.filter(defect=defect, run=latest.run).values_list(
+                        "result__scenario__key", flat=True
+                    )
+                )
+            )
+        )
         try:
             rerun_request(
                 project=access.project, user=request.user, source_run=latest.run,
-                scenario_keys=[defect.scenario.key], defect=defect,
+                scenario_keys=keys, defect=defect,
                 ref_kind=request.POST.get("ref", Rerun.Ref.COMMIT),
                 idempotency_key=request.POST.get("key", ""),
             )  # fmt: skip
-            messages.success(request, f"Rerun of {defect.scenario.key} requested.")
+            messages.success(request, f"Rerun of {', '.join(keys)[:200]} requested.")
         except RerunRefused as exc:
             messages.error(request, f"No rerun: {exc}.")
     return _answer(request, defect_path(defect), defect_panel(access, defect))

@@ -15,6 +15,7 @@ from runs.flakes import flakes_record
 from runs.models import (
     FAILING,
     FailureEntity,
+    FailureReason,
     Invariant,
     InvariantFailure,
     Project,
@@ -25,6 +26,7 @@ from runs.models import (
     Status,
     Suite,
 )
+from runs.reasons import failure_reason, reason_key
 from runs.schema import RunReport, ScenarioReport, scenario_variant
 
 DEFAULT_BUDGET_MINUTES = {"smoke": 10, "full": 35, "nightly": 35}
@@ -292,6 +294,11 @@ def _insert_results(
         for result_id, scenario in zip(result_ids, report.scenarios, strict=True)
         for position, failure in enumerate(scenario.failures)
     ]
+    reasons = [
+        failure_reason(failure.message, failure.observed, failure.key_entity_ids)
+        for _, _, _, failure in failures
+    ]
+    reason_ids = _reason_catalog(project_id, reasons)
     failure_ids = bulk_insert(
         InvariantFailure,
         [
@@ -302,6 +309,7 @@ def _insert_results(
             "started_at",
             "invariant_id",
             "position",
+            "reason_id",
             "organization_under_test",
             "key_entity_ids",
             "message",
@@ -319,6 +327,7 @@ def _insert_results(
                 started_at,
                 invariant_ids[failure.invariant_key] if failure.invariant_key else None,
                 position,
+                reason_ids[reason_key(reason)],
                 failure.organization_under_test or "",
                 failure.key_entity_ids,
                 failure.message,
@@ -327,7 +336,9 @@ def _insert_results(
                 failure.artifacts,
                 [table.model_dump(mode="json") for table in failure.evidence],
             )
-            for result_id, scenario, position, failure in failures
+            for (result_id, scenario, position, failure), reason in zip(
+                failures, reasons, strict=True
+            )
         ],
         return_ids=True,
     )
@@ -431,6 +442,16 @@ def _scenario_catalog(project_id: int, scenarios: list[ScenarioReport]) -> dict[
         fields=["area", "title", "file"],
         rows=[(key, id_prefix(key), title, file) for key, (title, file) in reported.items()],
         refresh=["title", "file"],
+    )
+
+
+def _reason_catalog(project_id: int, reasons: list[str]) -> dict[str, int]:
+    return catalog_upsert(
+        FailureReason,
+        scope=("project_id", project_id),
+        key_field="key",
+        fields=["text"],
+        rows=[(reason_key(text), text) for text in set(reasons)],
     )
 
 

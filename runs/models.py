@@ -320,6 +320,23 @@ class ScenarioResult(models.Model):
         return f"{self.scenario_id} in run {self.run_id}: {self.status}"
 
 
+class FailureReason(models.Model):
+    """What a failure says with the values that vary made placeholders (`runs.reasons`): one
+    cause reads the same across scenarios, runs and days, so failures cluster by it."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="reasons")
+    key = models.CharField(max_length=40, help_text="Hash of the text.")
+    text = models.TextField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "key"], name="reason_key_unique_in_project")
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
 class InvariantFailure(models.Model):
     result = models.ForeignKey(ScenarioResult, on_delete=models.CASCADE, related_name="failures")
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="failures")
@@ -336,6 +353,14 @@ class InvariantFailure(models.Model):
         db_index=False,
     )
     position = models.PositiveIntegerField()
+    reason = models.ForeignKey(
+        FailureReason,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="failures",
+        db_index=False,
+    )
     organization_under_test = models.CharField(max_length=255, blank=True)
     key_entity_ids = models.JSONField(default=dict, blank=True)
     message = models.TextField(blank=True)
@@ -352,6 +377,8 @@ class InvariantFailure(models.Model):
             models.Index(fields=["invariant", "-started_at"], name="failure_invariant_history"),
             # Failures of one scenario by invariant (scenario page).
             models.Index(fields=["scenario", "-started_at"], name="failure_scenario_history"),
+            # Every failure with one reason, newest first (reason page, similar failures).
+            models.Index(fields=["reason", "-started_at"], name="failure_reason_history"),
         ]
 
     def __str__(self) -> str:

@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from runs import overview, scenarios, search, selectors
+from runs import overview, reason_history, scenarios, search, selectors
 from runs.access import project_access
 from runs.forms import ReportReadingForm, RunFilterForm
 from runs.htmx import fragment_requested
@@ -126,3 +126,15 @@ def report_reading_save_view(request: HttpRequest, slug: str) -> HttpResponse:
     else:
         messages.error(request, form.errors.as_text())
     return redirect(reverse("project_settings", kwargs={"slug": slug}) + "#reading")
+
+
+@login_required
+def reason_detail(request: HttpRequest, slug: str, reason_id: int) -> HttpResponse:
+    """One failure reason: the scenarios and variants it hit, since when, examples."""
+    project = project_access(request.user, slug).project
+    reason = reason_history.reason_for_project(project, reason_id)
+    return render(
+        request,
+        "runs/reason.html",
+        {"project": project, "history": reason_history.reason_history(reason)},
+    )

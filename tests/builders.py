@@ -44,7 +44,11 @@ def a_scenario(scenario_id: str = "BID-001", status: str = "passed", **overrides
         "attempt": 1,
     }
     if status == "failed":
-        scenario["failures"] = [a_failure()]
+        # Each scenario fails in its own words, as unrelated bugs do; failures that share a
+        # reason (an outage) are built on purpose, with `a_failure(message=...)`.
+        scenario["failures"] = [
+            a_failure(message=f"{scenario_id}: bid-open notification reached a driver of org-b")
+        ]
     scenario.update(overrides)
     return scenario
 

@@ -4,7 +4,7 @@ import pytest
 
 from defects.models import Defect, RunbookLink
 from reruns.models import Rerun
-from runs.models import Membership
+from runs.models import FailureReason, Membership
 from tests.builders import (
     a_failure,
     a_project,
@@ -114,5 +114,6 @@ def two_projects(client):
             "rerun_id": their_rerun.pk,
             "rule_id": their_rule.pk,
             "link_id": their_link.pk,
+            "reason_id": FailureReason.objects.get(project=theirs).pk,
         },
     }

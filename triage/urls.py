@@ -67,6 +67,7 @@ project = [
     path("reruns/<int:rerun_id>/cancel/", rerun_views.rerun_cancel_view, name="rerun_cancel"),
     path("scenarios/<path:key>/", run_views.scenario_detail, name="scenario"),
     path("invariants/<path:key>/", run_views.invariant_detail, name="invariant"),
+    path("reasons/<int:reason_id>/", run_views.reason_detail, name="reason"),
     path("search/", run_views.project_search, name="search"),
     path("defects/", defect_views.defect_list, name="defect_list"),
     path("defects/bulk/", defect_views.defect_bulk, name="defect_bulk"),

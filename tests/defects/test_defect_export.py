@@ -16,7 +16,9 @@ def test_copy_as_defect_follows_the_runbook_template(triager, project, leak):
     project.save()
     markdown = triager.get(f"/p/dispatch/defects/{leak.pk}/defect.md").content.decode()
 
-    assert markdown.startswith("# Integration failure: BID-001 / TENANT-004 (bid-open notification")
+    assert markdown.startswith(
+        "# Integration failure: BID-001 / TENANT-004 (BID-001: bid-open notification"
+    )
     for part in ("`BID-001`", "`TENANT-004`", "https://ci.example.test/runs/8812345",
                  "logs/nightly/2026-11-20/ci-artifacts/report.json", "only drivers of org-a",
                  "drv-b-1 of org-b was notified", 'TZ=UTC pnpm exec vitest --run -t "BID-001"',

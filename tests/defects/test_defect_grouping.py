@@ -87,7 +87,8 @@ def test_a_resolved_defect_that_fails_again_is_reopened_and_its_owner_told(proje
     event = leak.events.get(kind="regression")
     assert (event.from_value, event.to_value) == ("resolved", "regressed")
     mail = Notification.objects.get(defect=leak, channel="email")
-    assert "Regressed" in mail.subject and "olga@example.test" in mail.recipients
+    assert "1 regressed" in mail.subject and "olga@example.test" in mail.recipients
+    assert "BID-001 / TENANT-004 (Regressed)" in mail.body
 
 
 def test_an_older_run_uploaded_late_does_not_reopen_a_resolved_defect(project):

@@ -37,7 +37,7 @@ def test_routing_uses_the_real_class_so_a_catch_all_unclassified_rule_matches(pr
     refused = [{"message": "connect ECONNREFUSED 127.0.0.1:5432"}]
     a_triaged_run(project, a_report("run-1", [a_scenario(f"API-00{n}", "error", failures=refused)
                                               for n in range(4)]))  # fmt: skip
-    defect = Defect.objects.get(fingerprint="API-000|")
+    defect = Defect.objects.get(kind="incident")
     assert defect.suggested_class == "infra"
     assert defect.owner_team == rota
 

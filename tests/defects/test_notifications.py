@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from defects.actions import defect_resolve
+from defects.grouping import defect_path
 from defects.models import Defect, Notification, TriageSettings
-from defects.notifications import notification_queue
+from defects.notifications import digest_queue
 from defects.periodic import sweep_defects
 from tests.builders import (
     a_project,
@@ -52,17 +53,20 @@ def test_a_regression_is_sent_by_email_and_webhook_retrying_a_failed_post(worker
     webhook_row = Notification.objects.get(channel="webhook")
     assert webhook_row.attempts == 2
     assert len(webhook.deliveries) == 2
-    assert "Regressed: BID-001|TENANT-004" in webhook.deliveries[-1]["body"]["text"]
+    text = webhook.deliveries[-1]["body"]["text"]
+    assert "Run run-2: 1 regressed" in text and "BID-001 / TENANT-004 (Regressed)" in text
     assert webhook.deliveries[-1]["body"]["blocks"][0]["type"] == "header"
     mail = "".join(path.read_text() for path in worker.iterdir())
-    assert "olga@example.test" in mail and "Regressed: BID-001|TENANT-004" in mail
+    assert "olga@example.test" in mail and "Run run-2: 1 regressed" in mail
 
 
 def test_a_notification_claimed_by_a_dead_worker_is_sent_again(project):
     owner = a_user("olga", member_of=project)
     a_rule(project, a_team(project, "t", owner), scenario_prefix="BID")
     a_triaged_run(project, a_report("run-1", [a_scenario("BID-001", "failed")]))
-    [row] = notification_queue(defect=Defect.objects.get(), subject="s", body="b")
+    [row] = digest_queue(
+        project=project, subject="s", defects=[Defect.objects.get()], link=defect_path
+    )
     Notification.objects.filter(pk=row.pk).update(
         status="sending", claimed_at=datetime.now(UTC) - timedelta(minutes=10)
     )

@@ -72,7 +72,15 @@ def test_every_project_url_answers_404_for_another_projects_ids(two_projects):
             continue
         needs_ids = any(
             param in route
-            for param in ("run_id", "defect_id", "rerun_id", "rule_id", "link_id", "key")
+            for param in (
+                "run_id",
+                "defect_id",
+                "rerun_id",
+                "rule_id",
+                "link_id",
+                "reason_id",
+                "key",
+            )
         )
         # Their slug, or my slug with their ids when the route takes ids.
         for slug in ("theirs", "mine") if needs_ids else ("theirs",):
