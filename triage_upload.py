@@ -62,6 +62,8 @@ class Labels:
     part: str | None = None
     total_parts: int | None = None
     variant: dict[str, str] = field(default_factory=dict)
+    # A part named after the file's path gives way to the part a JSON report names itself.
+    part_from_path: bool = False
 
 
 def _folder_files(folder: Path) -> list[Path]:
@@ -126,6 +128,12 @@ def not_a_report(path: Path) -> str | None:
     return None
 
 
+def _run_id(path: Path) -> object:
+    """A JSON report's own run id (already read once, so it parses)."""
+    run = json.loads(path.read_bytes()).get("run")
+    return run.get("id") if isinstance(run, dict) else None
+
+
 def _with_labels(body: bytes, labels: Labels) -> bytes:
     """A JSON report with the labels set in its `run`: the uploader's variant over the file's,
     the file's own part and totalParts where the uploader has none."""
@@ -135,9 +143,10 @@ def _with_labels(body: bytes, labels: Labels) -> bytes:
     run = document.setdefault("run", {})
     if not isinstance(run, dict):
         return body  # not a report Triage takes; its answer will say why
-    if labels.part is not None:
+    own_part = labels.part_from_path and run.get("part")
+    if labels.part is not None and not own_part:
         run["part"] = labels.part
-    if labels.total_parts is not None:
+    if labels.total_parts is not None and not (own_part and run.get("totalParts")):
         run["totalParts"] = labels.total_parts
     if labels.variant:
         own = run.get("variant")
@@ -289,15 +298,26 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("no test report found")
     if any(_is_xml(path) for path, _ in reports) and not (args.run_id and args.suite):
         parser.error("XML reports need --run-id and --suite")
+    one_file = _one_file(args.paths)
+    # Files of the run named by --run-id: every XML file, and JSON reports of that run id. A
+    # JSON report of another run id is a run of its own.
+    of_the_run = {
+        path for path, _ in reports if one_file or _is_xml(path) or _run_id(path) == args.run_id
+    }
     total_parts = args.total_parts
-    if total_parts is None and args.part is None and not _one_file(args.paths):
-        # The uploader names the parts itself: this call sends the whole run, so it knows its size.
-        total_parts = len(reports)
+    if total_parts is None and args.part is None and not one_file:
+        # The uploader names the parts itself: this call sends the whole run, so it knows its
+        # size.
+        total_parts = len(of_the_run)
     unreadable = refused
     printed: set[str] = set()
     secret = os.environ.get(args.signing_secret_env, "")
     for path, part in reports:
-        labels = Labels(part=part, total_parts=total_parts, variant=dict(args.variant))
+        if path in of_the_run:
+            labels = Labels(part=part, total_parts=total_parts, variant=dict(args.variant),
+                            part_from_path=not one_file)  # fmt: skip
+        else:
+            labels = Labels(variant=dict(args.variant))
         try:
             status, answer = post_report(*_request(args, path, labels), token,
                                          pause=args.retry_pause, secret=secret)  # fmt: skip

@@ -414,7 +414,11 @@ def defects_record_run(*, run: Run, now: datetime | None = None) -> RecordOutcom
     still has its failures grouped. Calling again does nothing new."""
     outcome = RecordOutcome()
     # One grouping of a run at a time: a part, the sweep and a replay may call together.
-    run = Run.objects.select_for_update(of=("self",)).select_related("project").get(pk=run.pk)
+    run = (
+        Run.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("project")
+        .get(pk=run.pk)
+    )
     first_time = not TriagedRun.objects.filter(run=run).exists()
     if first_time:
         # Once whole, a run stays whole: a part coming later is grouped when it arrives.

@@ -47,6 +47,12 @@ class RunFilterForm(forms.Form):
         }
 
 
+# A group holding a repetition, itself repeated: (a+)+, (\w*)*, (x{2,})+ ...
+NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)[+*{?]")
+
+BACK_REFERENCE = re.compile(r"(?<!\\)\\[1-9]")
+
+
 class ReportReadingForm(forms.ModelForm):
     """How this project's XML reports are read: where ids are, and what a repeated case is."""
 
@@ -61,10 +67,20 @@ class ReportReadingForm(forms.ModelForm):
 
     def _pattern(self, name: str) -> str:
         pattern = self.cleaned_data[name]
+        if not pattern:
+            return pattern
         try:
-            re.compile(pattern)
+            compiled = re.compile(pattern)
         except re.error as exc:
             raise forms.ValidationError(f"not a regular expression: {exc}") from None
+        if compiled.search(""):
+            raise forms.ValidationError("it matches an empty name, so every test would have it")
+        if NESTED_QUANTIFIER.search(pattern) or BACK_REFERENCE.search(pattern):
+            # Every report of the project is matched with it: a pattern that can backtrack
+            # for minutes on one long name would hold a worker of the whole server.
+            raise forms.ValidationError(
+                "nested repetition such as (a+)+ or back-references are not accepted"
+            )
         return pattern
 
     def clean_scenario_id_pattern(self) -> str:

@@ -132,7 +132,13 @@ def _part_join(run: Run, report: RunReport, digest: str) -> IngestResult:
     with transaction.atomic():
         # Parts of one run are added one at a time: each sees the attempts and counts of the
         # ones before it.
-        run = Run.objects.select_for_update(of=("self",)).select_related("suite").get(pk=run.pk)
+        run = (
+            # No-key: rows that only point at this run (flakes of another run of the commit)
+            # can still be written meanwhile, so two sharded runs of one commit cannot deadlock.
+            Run.objects.select_for_update(of=("self",), no_key=True)
+            .select_related("suite")
+            .get(pk=run.pk)
+        )
         stored = RunPart.objects.filter(run=run, name=name).first()
         if stored is not None:
             if stored.content_sha256 != digest:

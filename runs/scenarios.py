@@ -92,6 +92,14 @@ def _regression_window(
         .select_related("run")
     )
     latest = on_branch.order_by("-started_at", "-id").first()
+    if latest is not None and latest.status not in FAILING:
+        # The newest run's results in every variant: one failing there is the news.
+        latest = (
+            on_branch.filter(run_id=latest.run_id, status__in=FAILING)
+            .order_by("-attempt", "-id")
+            .first()
+            or latest
+        )
     if latest is None or latest.status not in FAILING:
         return latest, None
     # Since when it fails in the variant that fails: another may pass all along.

@@ -327,7 +327,7 @@ def report_parse(body: bytes | str) -> RunReport:
             for error in errors[:MAX_PROBLEMS_LISTED]
         ]
         raise ReportInvalid("the report does not match the schema", problems) from None
-    problems = _repeated_scenarios(report)
+    problems = scenario_problems(report)
     if problems:
         raise ReportInvalid("the report does not match the schema", problems)
     return report
@@ -348,7 +348,9 @@ def scenario_variant(report: RunReport, scenario: ScenarioReport) -> str:
     return variant_text({**report.run.variant, **scenario.variant})
 
 
-def _repeated_scenarios(report: RunReport) -> list[dict[str, str]]:
+def scenario_problems(report: RunReport) -> list[dict[str, str]]:
+    """What the schema alone cannot see: a variant too long once written out, a test
+    reported twice in one variant and attempt."""
     first_seen: dict[tuple[str, str, int], int] = {}
     problems = []
     run_variant = variant_text(report.run.variant)

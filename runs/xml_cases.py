@@ -6,6 +6,7 @@ shares: scenario ids from test names with the project's pattern, invariant ids f
 property or the message, retries as attempts, parametrised cases of one id as one result,
 times a run can use, and the checks of the finished report."""
 
+import hashlib
 import math
 import re
 from collections import defaultdict
@@ -17,7 +18,7 @@ from xml.etree.ElementTree import Element
 
 from pydantic import ValidationError
 
-from runs.schema import ReportInvalid, RunReport, field_path, variant_text
+from runs.schema import ReportInvalid, RunReport, field_path, scenario_problems, variant_text
 
 # `BID-001`, `BID_001`, `test_BID_001_...`: an uppercase prefix, a dash or underscore, 3+ digits.
 DEFAULT_ID_PATTERN = r"(?<![A-Za-z0-9])([A-Z][A-Z0-9]*)[-_](\d{3,})(?![0-9])"
@@ -46,7 +47,7 @@ def compile_id_pattern(pattern: str) -> re.Pattern[str]:
 
 def normalised_id(match: re.Match[str]) -> str:
     """`BID_001` -> `BID-001`: one spelling whatever the runner allowed in names."""
-    if match.lastindex and match.lastindex >= 2:
+    if match.lastindex and match.lastindex >= 2 and match.group(1) and match.group(2):
         return f"{match.group(1).upper()}-{match.group(2)}"
     return match.group(0)
 
@@ -259,13 +260,13 @@ class CaseReport:
             if in_two_suites and (key, text, case.full_name) in in_two_suites:
                 suite = case.label.replace(",", " ") or "suite"
                 namesakes = suites_named[case.label]
-                if len(namesakes) > 1:
-                    suite = f"{suite} #{namesakes.index(case.suite) + 1}"
+                number = f" #{namesakes.index(case.suite) + 1}" if len(namesakes) > 1 else ""
                 if case.scenario_id:
-                    variant = {**variant, "suite": suite}
+                    variant = {**variant, "suite": _shortened(suite, 200 - len(number)) + number}
                     text = variant_text(variant)
                 else:
-                    key = f"{suite} > {case.full_name}"
+                    room = MAX_NAME - len(case.full_name) - len(number) - 3
+                    key = f"{_shortened(suite, room)}{number} > {case.full_name}"
             test = (key, text, case.full_name)
             merge_into_last = False
             if not (case.rerun or self.repeats_are_retries):
@@ -273,7 +274,7 @@ class CaseReport:
                 if repeat > 1 and case.scenario_id:
                     merge_into_last = True  # one more case of the id, as parametrised ones
                 elif repeat > 1:
-                    numbered[test] = f"{key} #{repeat}"
+                    numbered[test] = f"{key[: MAX_NAME - len(str(repeat)) - 2]} #{repeat}"
             key = numbered.get(test, key)[:MAX_NAME]
             counted = (key, text, case.full_name)
             if merge_into_last:
@@ -330,15 +331,29 @@ class CaseReport:
             },
             "scenarios": self._scenarios(),
         }
+        problem = f"the {self.kind} report does not make a valid run"
         try:
-            return RunReport.model_validate(payload)
+            report = RunReport.model_validate(payload)
         except ValidationError as exc:
             problems = [
                 {"field": field_path(error["loc"]), "problem": error["msg"]}
                 for error in exc.errors(include_url=False, include_input=False)[:50]
             ]
-            problem = f"the {self.kind} report does not make a valid run"
             raise ReportInvalid(problem, problems) from None
+        problems = scenario_problems(report)
+        if problems:
+            raise ReportInvalid(problem, problems)
+        return report
+
+
+def _shortened(text: str, room: int) -> str:
+    """`text` in at most `room` characters (at least 24), still telling it apart from others
+    with the same start: a monorepo's suite paths share long prefixes."""
+    room = max(room, 24)
+    if len(text) <= room:
+        return text
+    digest = hashlib.sha256(text.encode()).hexdigest()[:8]
+    return f"…{text[-(room - 10) :]}~{digest}"
 
 
 def _merge(into: dict[str, Any], other: dict[str, Any]) -> None:

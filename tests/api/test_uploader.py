@@ -282,7 +282,8 @@ def test_xml_parts_and_variants_go_as_query_parameters_and_json_ones_into_the_ru
     assert xml_query["variant"] == ["os=linux", "browser=web kit"]
     assert json_query == {}
     run = json.loads(json_body)["run"]
-    assert (run["part"], run["totalParts"]) == ("b.json", 2)
+    # The file's own part stays; a path-named part is only for files that name none.
+    assert (run["part"], run["totalParts"]) == ("the file's own", 2)
     assert run["variant"] == {"os": "linux", "arch": "arm64", "browser": "web kit"}
 
 
@@ -399,3 +400,26 @@ def test_a_folder_of_trx_files_is_sent_and_a_wrong_token_stops_at_the_first_file
     assert stored.returncode == 0, stored.stderr
     assert len(stored.stdout.split()) == 1
     assert stored.stderr.count("stored as part") == 2
+
+
+def test_a_json_report_of_another_run_in_a_folder_is_sent_as_its_own_whole_run(
+    upload, tmp_path, stand_in
+):
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "a.xml").write_bytes(junit(("test_BID_001_resolve", "passed")))
+    (folder / "other.json").write_bytes(report_bytes(a_report("nightly-7")))
+    (folder / "shard.json").write_bytes(
+        report_bytes(a_report("gh-16-1", part="shard-2", totalParts=4))
+    )
+
+    result = upload(str(folder), "--run-id", "gh-16-1", "--suite", "full",
+                    token="t", url=stand_in.url)  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    xml_query = stand_in.deliveries[0][0]
+    other, shard = (json.loads(body)["run"] for _, body in stand_in.deliveries[1:])
+    # Two files of gh-16-1 (the XML and the shard JSON); nightly-7 is a run of its own.
+    assert xml_query["part"] == ["a.xml"] and xml_query["totalParts"] == ["2"]
+    assert "part" not in other and "totalParts" not in other
+    assert (shard["part"], shard["totalParts"]) == ("shard-2", 4)

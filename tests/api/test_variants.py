@@ -176,3 +176,33 @@ def test_variant_query_values_reach_every_result_of_an_xml_report(client, token)
     assert answer.status_code == 201, answer.content
     assert {variant for _, variant, *_ in results()} == {"node=20, os=linux"}
     assert bad.status_code == 400 and bad.json()["problems"][0]["field"] == "variant"
+
+
+def test_xml_variants_too_long_to_store_are_refused_naming_the_field(client, token):
+    long = "&".join(f"variant=k{n}%3D{'x' * 190}" for n in range(3))
+    answer = post_file(client, token, "jest.xml", f"runId=ci-1&suite=unit&{long}")
+
+    assert answer.status_code == 400
+    assert "run.variant" in [p["field"] for p in answer.json()["problems"]]
+
+
+def test_suites_with_long_names_keep_their_tests_apart(client, token):
+    suite = "packages/" + "very-long-folder/" * 20
+    cases = "".join(
+        f'<testsuite name="{suite}{n}.test.js"><testcase classname="board" name="refreshes {m}"/>'
+        f'<testcase classname="board" name="BID-001 rounds"/></testsuite>'
+        for n in range(2)
+        for m in [n]
+    )
+    # The same two names in both suites: each is two tests, and the id gets the suite as variant.
+    body = f"<testsuites>{cases.replace('refreshes 1', 'refreshes 0')}</testsuites>".encode()
+    answer = client.post(
+        f"{RUNS}?runId=ci-1&suite=unit", body, content_type="application/xml",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )  # fmt: skip
+
+    assert answer.status_code == 201, answer.content
+    stored = results()
+    assert len(stored) == 4 and answer.json()["counts"]["flaky"] == 0
+    assert len({(key, variant) for key, variant, *_ in stored}) == 4
+    assert all(len(key) <= 300 and len(variant) <= 500 for key, variant, *_ in stored)

@@ -153,3 +153,12 @@ def test_a_defect_names_the_variants_it_fails_in(project):
     defect = Defect.objects.get()
     assert defect.occurrence_count == 1
     assert defect_view(defect).variants == ["browser=webkit"]
+
+
+def test_a_scenario_id_too_long_for_an_event_line_is_still_grouped(project):
+    long_id = "LONG-" + "x" * 236
+    a_triaged_run(project, a_report("run-1", [
+        a_scenario(long_id, "failed"), a_scenario("BID-001", "failed"),
+    ]))  # fmt: skip
+
+    assert sorted(Defect.objects.values_list("scenario__key", flat=True)) == ["BID-001", long_id]

@@ -52,3 +52,33 @@ def test_a_triager_cannot_change_how_reports_are_read(client):
 
     assert answer.status_code in (403, 404)
     assert Project.objects.get().repeated_testcase == "retries"
+
+
+def test_a_pattern_that_could_backtrack_for_minutes_or_matches_nothing_is_refused(client):
+    project, _ = a_project()
+    client.force_login(a_user("root", member_of=project, role=Membership.Role.ADMIN))
+
+    for pattern in (r"(a+)+$", r"([A-Z]\w*)*-\d+", r"(BID)-\1", r"x*"):
+        client.post("/p/dispatch/settings/reading/", {
+            "scenario_id_pattern": pattern, "invariant_id_pattern": "",
+            "repeated_testcase": "retries",
+        })  # fmt: skip
+        assert Project.objects.get().scenario_id_pattern == "", pattern
+
+
+def test_a_pattern_with_an_optional_group_reads_reports_instead_of_failing_them(client):
+    project, token = a_project()
+    client.force_login(a_user("root", member_of=project, role=Membership.Role.ADMIN))
+    client.post("/p/dispatch/settings/reading/", {
+        "scenario_id_pattern": r"(?:([A-Z]+)-)?(\d{3,})", "invariant_id_pattern": "",
+        "repeated_testcase": "retries",
+    })  # fmt: skip
+    assert Project.objects.get().scenario_id_pattern
+
+    answer = client.post(
+        "/api/v1/projects/dispatch/runs?runId=ci-1&suite=unit", JEST_EACH.read_bytes(),
+        content_type="application/xml", HTTP_AUTHORIZATION=f"Bearer {token}",
+    )  # fmt: skip
+
+    assert answer.status_code == 201, answer.content
+    assert "BID-007" in ScenarioResult.objects.values_list("scenario__key", flat=True)

@@ -72,3 +72,16 @@ def test_variants_show_side_by_side_so_failing_on_one_browser_is_plain(member, p
     assert "status-failed" not in chromium
     # Failing on webkit while passing on chromium on one commit is no flake.
     assert "Never passed and failed on one commit." in html
+
+
+def test_a_variant_failing_in_the_newest_run_is_what_the_page_leads_with(member, project):
+    for day in (2, 1):
+        nightly(project, day, [
+            a_scenario("UI-009", "failed", variant={"browser": "chromium"}),
+            a_scenario("UI-009", "passed", variant={"browser": "webkit"}),
+        ])  # fmt: skip
+
+    html = member.get("/p/dispatch/scenarios/UI-009/").content.decode()
+
+    assert "failed on main" in html and "Passing on" not in html
+    assert "browser=chromium" in html.split("Since when")[1].split("</section>")[0]
