@@ -24,7 +24,15 @@ from defects.models import (
 from defects.runbook import LinkedSection, runbook_current, runbook_render, sections_for_defect
 from defects.states import STATE_FILTERS, action_forms
 from runs.access import ProjectAccess, projects_visible_to
-from runs.models import FailureReason, InvariantFailure, Membership, Project
+from runs.models import (
+    FailureReason,
+    InvariantFailure,
+    Membership,
+    Project,
+    Run,
+    Scenario,
+    ScenarioResult,
+)
 
 DEFECTS_PER_PAGE = 50
 VARIANTS_SHOWN = 20
@@ -229,3 +237,58 @@ def settings_page(project: Project) -> dict[str, Any]:
         "triage_settings": triage_settings,
         "has_github_token": bool(triage_settings.github_token_encrypted),
     }
+
+
+@dataclass
+class IncidentInRun:
+    incident: Defect
+    results: list[ScenarioResult]
+
+
+@dataclass
+class RunTriage:
+    """What triage made of one run's failures: its incidents, and the defect of each result."""
+
+    incidents: list[IncidentInRun]
+    defect_of: dict[int, Defect]
+
+    @property
+    def incident_results(self) -> set[int]:
+        return {result.pk for item in self.incidents for result in item.results}
+
+
+def run_triage(run: Run) -> RunTriage:
+    occurrences = (
+        DefectOccurrence.objects.filter(run=run)
+        .select_related("defect", "defect__owner_team", "defect__assignee", "defect__reason")
+        .order_by("defect_id", "result_id")
+    )
+    defect_of: dict[int, Defect] = {}
+    incident_results: dict[int, set[int]] = {}
+    incidents: dict[int, Defect] = {}
+    for occurrence in occurrences:
+        defect = occurrence.defect
+        if defect.is_incident:
+            incidents[defect.pk] = defect
+            incident_results.setdefault(defect.pk, set()).add(occurrence.result_id)
+        else:
+            defect_of.setdefault(occurrence.result_id, defect)
+    results = ScenarioResult.objects.in_bulk(
+        [pk for pks in incident_results.values() for pk in pks]
+    )
+    scenarios = Scenario.objects.in_bulk({r.scenario_id for r in results.values()})
+    for result in results.values():
+        result.scenario = scenarios[result.scenario_id]
+    return RunTriage(
+        incidents=[
+            IncidentInRun(
+                incident,
+                sorted(
+                    (results[pk] for pk in incident_results[pk_]),
+                    key=lambda r: (r.scenario.key, r.variant, r.attempt),
+                ),
+            )
+            for pk_, incident in incidents.items()
+        ],
+        defect_of=defect_of,
+    )

@@ -31,7 +31,12 @@ TRIAGER = Membership.Role.TRIAGER
 def run_detail(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
     access = project_access(request.user, slug)
     run = run_selectors.run_for_project(access.project, run_id)
-    context = {**run_selectors.run_page(run), **run_panel(access, run)}
+    triage = defect_selectors.run_triage(run)
+    page = run_selectors.run_page(run, shown_apart=triage.incident_results)
+    for group in page["groups"]:
+        for item in group.results:
+            item.triage = triage.defect_of.get(item.result.pk)
+    context = {**page, **run_panel(access, run), "incidents": triage.incidents}
     return render(request, "reruns/run_detail.html", context)
 
 

@@ -2,6 +2,7 @@
 
 import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -61,12 +62,13 @@ def run_for_project(project: Project, run_id: int) -> Run:
     )
 
 
-def run_page(run: Run) -> dict[str, Any]:
-    """What the run page shows of the run itself (its reruns are added by their area)."""
+def run_page(run: Run, *, shown_apart: Collection[int] = ()) -> dict[str, Any]:
+    """What the run page shows of the run itself (its reruns and defects are added by their
+    areas). Results in `shown_apart` (those of an incident) are left out of the area groups."""
     return {
         "project": run.project,
         "run": run,
-        "groups": run_failure_groups(run),
+        "groups": run_failure_groups(run, shown_apart=shown_apart),
         "previous": previous_run(run),
         "parts": parts_received(run) if run.in_parts else None,
     }
@@ -127,6 +129,8 @@ class ResultView:
     result: ScenarioResult
     repro: str | None = None
     failures: list[FailureView] = field(default_factory=list)
+    # What triage made of it (its defect), set by the area that shows the page with it.
+    triage: Any = None
 
 
 @dataclass
@@ -174,10 +178,11 @@ def evidence_tables(failure: InvariantFailure) -> list[EvidenceTableView]:
     return tables
 
 
-def run_failure_groups(run: Run) -> list[AreaGroup]:
+def run_failure_groups(run: Run, *, shown_apart: Collection[int] = ()) -> list[AreaGroup]:
     """Failed and errored scenarios of a run with their invariant failures, by area prefix."""
     results = (
         ScenarioResult.objects.filter(run=run, status__in=FAILING)
+        .exclude(pk__in=list(shown_apart))
         .select_related("scenario")
         .order_by("position")[:RESULTS_SHOWN]
     )
@@ -186,7 +191,7 @@ def run_failure_groups(run: Run) -> list[AreaGroup]:
         for result in results
     }
     failures = (
-        InvariantFailure.objects.filter(run=run)
+        InvariantFailure.objects.filter(run=run, result_id__in=list(views))
         .select_related("invariant")
         .order_by("result_id", "position")
     )

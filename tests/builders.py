@@ -148,3 +148,18 @@ def defect_of(project: Project, fingerprint: str):
     from defects.models import Defect
 
     return Defect.objects.get(project=project, fingerprint=fingerprint)
+
+
+def an_outage(
+    run_id: str, *, address: str = "127.0.0.1:5432", failing: int = 6, passing: int = 3, **run
+) -> dict:
+    """A run where the database went away: many scenarios error alike, a few still pass."""
+    refused = [{"message": f"connect ECONNREFUSED {address} (database service not healthy)"}]
+    return a_report(
+        run_id,
+        [
+            *[a_scenario(f"API-{n:03d}", "error", failures=refused) for n in range(failing)],
+            *[a_scenario(f"SCH-{n:03d}", "passed") for n in range(passing)],
+        ],
+        **run,
+    )

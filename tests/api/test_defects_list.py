@@ -3,7 +3,16 @@
 import pytest
 
 from defects.models import Defect
-from tests.builders import a_failure, a_project, a_report, a_scenario, a_team, a_triaged_run
+from runs.models import Project
+from tests.builders import (
+    a_failure,
+    a_project,
+    a_report,
+    a_scenario,
+    a_team,
+    a_triaged_run,
+    an_outage,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -96,3 +105,16 @@ def test_a_gate_reads_the_filters_the_defect_list_page_offers(client, project_wi
     ]  # fmt: skip
     assert ("SCH-001", "TENANT-002") in listed(client, token, "state=all")
     assert listed(client, token, "state=resolved") == [("SCH-001", "TENANT-002")]
+
+
+def test_an_incident_is_one_item_saying_how_many_scenarios_it_covers(client, token):
+    a_triaged_run(Project.objects.get(slug="dispatch"), an_outage("night-1", failing=7))
+
+    body = client.get("/api/v1/projects/dispatch/defects",
+                      HTTP_AUTHORIZATION=f"Bearer {token}").json()  # fmt: skip
+
+    assert body["count"] == 1
+    [incident] = body["defects"]
+    assert incident["kind"] == "incident" and incident["scenarioCount"] == 7
+    assert incident["scenarioId"] is None
+    assert incident["reason"].startswith("connect ECONNREFUSED <address>")

@@ -1,6 +1,7 @@
 """seed_demo, as an operator runs it, and the demo history it loads."""
 
 import io
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -52,3 +53,17 @@ def test_the_demo_keeps_its_run_ids_from_one_day_to_the_next():
     # Only the oldest day leaves the window; every other run keeps its id.
     assert dropped
     assert all("2026-09-23" in run_id for run_id in dropped)
+
+
+@pytest.mark.django_db
+def test_the_demo_asks_a_person_for_one_item_per_cause(client):
+    call_command("seed_demo", stdout=io.StringIO())
+    client.login(username="demo", password="demo-triage")
+
+    # Five causes: one leak, two flakes, one harness gap, one database outage.
+    listed = client.get("/p/acme-dispatch/defects/").content.decode()
+    queue = client.get("/queue/").content.decode()
+
+    assert 1 <= len(re.findall(r'name="defect" value="\d+:\d+"', listed)) <= 6
+    assert listed.count("Incident") >= 1 and "75 scenarios" in listed
+    assert queue.count("<tr") - 1 <= 6

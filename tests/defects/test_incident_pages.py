@@ -1,0 +1,68 @@
+"""An incident on the pages: one card on the run page, one row in the list, acted on once;
+a reason page; a list narrowed to one reason for acting on all of it at once."""
+
+import re
+
+import pytest
+
+from defects.models import Defect
+from runs.models import FailureReason
+from tests.builders import a_failure, a_report, a_scenario, a_triaged_run, an_outage
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_run_page_shows_an_outage_as_one_card_and_each_defect_with_its_state(triager, project):
+    report = an_outage("night-1", failing=40)
+    report["scenarios"].append(a_scenario("BID-001", "failed"))
+    run = a_triaged_run(project, report)
+
+    html = triager.get(f"/p/dispatch/runs/{run.pk}/").content.decode()
+
+    assert html.count('class="card incident"') == 1
+    assert "40 failing results with one reason" in html
+    # The 40 results of the incident are inside its card, not 40 cards of their own.
+    assert html.count('class="result card"') == 1
+    defect = Defect.objects.get(kind="defect")
+    assert f'href="/p/dispatch/defects/{defect.pk}/"' in html and "state-new" in html
+
+
+def test_the_defect_list_shows_one_row_for_an_outage(triager, project):
+    a_triaged_run(project, an_outage("night-1", failing=40))
+
+    html = triager.get("/p/dispatch/defects/").content.decode()
+
+    assert len(re.findall(r'name="defect" value="\d+:\d+"', html)) == 1
+    assert "Incident" in html and "40 scenarios" in html
+
+
+def test_a_reason_page_says_where_and_since_when_it_struck(triager, project):
+    a_triaged_run(project, an_outage("night-1", failing=6))
+    reason = FailureReason.objects.get()
+
+    html = triager.get(f"/p/dispatch/reasons/{reason.pk}/").content.decode()
+
+    assert "connect ECONNREFUSED &lt;address&gt; (database service not healthy)" in html
+    assert "<strong>6</strong> failures in" in html and "<strong>6</strong> scenarios" in html
+    assert html.count('href="/p/dispatch/scenarios/API-') >= 6
+    assert f"?failure_reason={reason.pk}" in html
+
+
+def test_everything_sharing_a_reason_is_listed_together_and_acknowledged_at_once(triager, project):
+    shared = [a_failure(message="quota check skipped for org-b")]
+    a_triaged_run(project, a_report("run-1", [
+        a_scenario("BID-001", "failed", failures=shared),
+        a_scenario("BID-002", "failed", failures=shared),
+        a_scenario("SCH-001", "failed"),
+        *[a_scenario(f"SCH-{n:03d}", "passed") for n in range(2, 12)],
+    ]))  # fmt: skip
+    reason = FailureReason.objects.get(text="quota check skipped for org-b")
+
+    html = triager.get(f"/p/dispatch/defects/?failure_reason={reason.pk}").content.decode()
+    tokens = re.findall(r'name="defect" value="(\d+:\d+)"', html)
+    assert len(tokens) == 2 and "quota check skipped for org-b" in html
+
+    triager.post("/p/dispatch/defects/bulk/", {"action": "acknowledge", "defect": tokens})
+
+    states = dict(Defect.objects.values_list("scenario__key", "state"))
+    assert states == {"BID-001": "acknowledged", "BID-002": "acknowledged", "SCH-001": "new"}
