@@ -163,7 +163,7 @@ class DefectView:
 def defect_view(defect: Defect) -> DefectView:
     occurrences = list(
         DefectOccurrence.objects.filter(defect=defect)
-        .select_related("run", "run__suite", "failure", "result")
+        .select_related("run", "run__suite", "failure", "result", "result__scenario")
         .order_by("-seen_at", "-id")[:OCCURRENCES_SHOWN]
     )
     variants = sorted(

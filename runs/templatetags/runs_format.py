@@ -1,4 +1,7 @@
+from datetime import UTC, datetime
+
 from django import template
+from django.utils.html import format_html
 
 register = template.Library()
 
@@ -18,3 +21,18 @@ def duration(milliseconds: int | None) -> str:
         return f"{minutes}m {secs:02d}s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h {minutes:02d}m"
+
+
+@register.filter
+def moment(value: datetime | None) -> str:
+    """A time as <time>: written in UTC (the zone named), shown by the page's script in the
+    reader's own zone, the exact instant on hover."""
+    if value is None:
+        return "—"
+    instant = value.astimezone(UTC)
+    return format_html(
+        '<time class="moment" datetime="{}" title="{} UTC">{} UTC</time>',
+        instant.isoformat().replace("+00:00", "Z"),
+        instant.strftime("%Y-%m-%d %H:%M:%S"),
+        instant.strftime("%Y-%m-%d %H:%M"),
+    )

@@ -47,3 +47,26 @@ document.addEventListener("htmx:beforeRequest", function (event) {
     event.preventDefault();
   }
 });
+
+// Times are written in UTC; each reader sees them in their own zone, named, with the exact
+// instant (and UTC) on hover.
+function localTimes(root) {
+  var zone;
+  try {
+    zone = new Intl.DateTimeFormat(undefined, { timeZoneName: "short" })
+      .formatToParts(new Date()).filter(function (part) { return part.type === "timeZoneName"; })[0];
+  } catch (error) { return; }
+  root.querySelectorAll("time.moment[datetime]").forEach(function (element) {
+    var instant = new Date(element.getAttribute("datetime"));
+    if (isNaN(instant)) return;
+    var pad = function (n) { return String(n).padStart(2, "0"); };
+    var shown = instant.getFullYear() + "-" + pad(instant.getMonth() + 1) + "-" + pad(instant.getDate()) +
+      " " + pad(instant.getHours()) + ":" + pad(instant.getMinutes());
+    var name = new Intl.DateTimeFormat(undefined, { timeZoneName: "short" })
+      .formatToParts(instant).filter(function (part) { return part.type === "timeZoneName"; })[0];
+    element.textContent = shown + " " + (name ? name.value : zone ? zone.value : "");
+    element.title = instant.toString() + " · " + element.getAttribute("datetime");
+  });
+}
+document.addEventListener("DOMContentLoaded", function () { localTimes(document); });
+document.addEventListener("htmx:afterSwap", function (event) { localTimes(event.detail.target); });
