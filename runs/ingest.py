@@ -27,7 +27,7 @@ from runs.models import (
     Suite,
 )
 from runs.reasons import failure_reason, reason_key
-from runs.schema import RunReport, ScenarioReport, scenario_variant
+from runs.schema import FailureReport, RunReport, ScenarioReport, scenario_variant
 
 DEFAULT_BUDGET_MINUTES = {"smoke": 10, "full": 35, "nightly": 35}
 # `BID-001`, `bid_001`, `TENANT-004`: the area or kind is the part before the number
@@ -352,10 +352,9 @@ def _insert_results(
         FailureEntity,
         ["project_id", "failure_id", "name", "value", "started_at"],
         [
-            (project_id, failure_id, name, entity_text(value), started_at)
+            (project_id, failure_id, name, value, started_at)
             for failure_id, (_, _, _, failure) in zip(failure_ids, failures, strict=True)
-            for name, value in failure.key_entity_ids.items()
-            if value is not None
+            for name, value in searchable_values(failure)
         ],
     )
     flakes_record(
@@ -379,6 +378,39 @@ def flaky_within_run(attempts: Iterable[tuple[Any, int, str]]) -> set[Any]:
         if scenario not in last or attempt >= last[scenario][0]:
             last[scenario] = (attempt, status)
     return {s for s in failed if last[s][1] == Status.PASSED}
+
+
+MAX_EVIDENCE_VALUES = 100
+
+
+def searchable_values(failure: FailureReport) -> list[tuple[str, str]]:
+    """What a search finds a failure by: its key entity ids, and the ids in its evidence rows
+    (an org or user id that appears only in a row), at most MAX_EVIDENCE_VALUES of those."""
+    found = [
+        (name, entity_text(value))
+        for name, value in failure.key_entity_ids.items()
+        if value is not None
+    ]
+    seen = {value for _, value in found}
+    for table in failure.evidence:
+        for row in table.rows:
+            for column, cell in row.items():
+                if len(seen) >= MAX_EVIDENCE_VALUES + len(found):
+                    return found
+                text = _id_like(cell)
+                if text and text not in seen:
+                    seen.add(text)
+                    found.append((f"{table.label or 'evidence'} · {column}"[:255], text))
+    return found
+
+
+def _id_like(cell: object) -> str | None:
+    # Strings that could be ids, and integers long enough not to be counts.
+    if isinstance(cell, str) and 3 <= len(cell) <= 255 and "\n" not in cell:
+        return cell
+    if isinstance(cell, int) and not isinstance(cell, bool) and abs(cell) >= 1000:
+        return str(cell)
+    return None
 
 
 def entity_text(value: str | int | float | bool) -> str:

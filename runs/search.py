@@ -1,8 +1,11 @@
-"""Search a project's failures by scenario id, invariant id or any key entity id value."""
+"""Search a project: scenario and invariant ids, words of titles and failure reasons, and any
+id value a failure carries (a key entity id, or a cell of its evidence rows)."""
 
 from dataclasses import dataclass, field
 
-from runs.models import FailureEntity, Invariant, Project, Scenario
+from django.db.models import Count, Q
+
+from runs.models import FailureEntity, FailureReason, Invariant, Project, Scenario
 
 LIMIT = 50
 
@@ -12,11 +15,27 @@ class SearchResults:
     query: str
     scenarios: list[Scenario] = field(default_factory=list)
     invariants: list[Invariant] = field(default_factory=list)
+    reasons: list[FailureReason] = field(default_factory=list)
     entity_hits: list[FailureEntity] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not (self.scenarios or self.invariants or self.entity_hits)
+        return not (self.scenarios or self.invariants or self.reasons or self.entity_hits)
+
+
+def exact_page(project: Project, query: str) -> tuple[str, str] | None:
+    """("scenario" or "invariant", key) when the query is exactly one id: its page is the
+    answer."""
+    query = query.strip()
+    if not query:
+        return None
+    scenario = Scenario.objects.filter(project=project, key__iexact=query).first()
+    if scenario is not None:
+        return "scenario", scenario.key
+    invariant = Invariant.objects.filter(project=project, key__iexact=query).first()
+    if invariant is not None:
+        return "invariant", invariant.key
+    return None
 
 
 def project_search(project: Project, query: str) -> SearchResults:
@@ -26,12 +45,21 @@ def project_search(project: Project, query: str) -> SearchResults:
     return SearchResults(
         query=query,
         scenarios=list(
-            Scenario.objects.filter(project=project, key__icontains=query).order_by("key")[:LIMIT]
+            Scenario.objects.filter(project=project)
+            .filter(Q(key__icontains=query) | Q(title__icontains=query))
+            .order_by("key")[:LIMIT]
         ),
         invariants=list(
             Invariant.objects.filter(project=project, key__icontains=query).order_by("key")[:LIMIT]
         ),
-        # Entity ids are matched exactly: they are opaque ids such as asg-311.
+        # Words of messages: a reason is a message with the varying parts taken out, so a
+        # few reasons stand for thousands of failures.
+        reasons=list(
+            FailureReason.objects.filter(project=project, text__icontains=query)
+            .annotate(failure_count=Count("failures"))
+            .order_by("-failure_count")[:LIMIT]
+        ),
+        # Ids are matched exactly: they are opaque values such as asg-311.
         entity_hits=list(
             FailureEntity.objects.filter(project=project, value=query)
             .select_related("failure", "failure__run", "failure__scenario", "failure__invariant")

@@ -110,7 +110,14 @@ def invariant_detail(request: HttpRequest, slug: str, key: str) -> HttpResponse:
 @login_required
 def project_search(request: HttpRequest, slug: str) -> HttpResponse:
     project = project_access(request.user, slug).project
-    results = search.project_search(project, request.GET.get("q", "")[:200])
+    # NUL and other control characters can be no part of an id or a word; PostgreSQL would
+    # refuse the NUL outright.
+    query = "".join(ch for ch in request.GET.get("q", "")[:200] if ch.isprintable())
+    exact = search.exact_page(project, query)
+    if exact is not None:
+        kind, key = exact
+        return redirect(reverse(kind, kwargs={"slug": slug, "key": key}))
+    results = search.project_search(project, query)
     return render(request, "runs/search.html", {"project": project, "results": results})
 
 
