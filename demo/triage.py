@@ -1,11 +1,15 @@
 """The triage side of the demo project: teams, routing rules, a runbook and a few decisions."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 
 from defects.actions import defect_acknowledge, defect_classify, defect_resolve
-from defects.models import Defect, DefectClass, RoutingRule, RunbookLink, Team
+from defects.models import Defect, DefectClass, DefectEvent, RoutingRule, RunbookLink, Team
 from defects.routing import rules_import_codeowners
 from defects.runbook import runbook_publish, runbook_render
+from reruns.models import Dispatcher
 from runs.models import Project
 
 CODEOWNERS = """\
@@ -144,3 +148,43 @@ def demo_triage_decisions(*, project: Project, user: AbstractBaseUser) -> None:
         defect_resolve(
             defect=fixed, version=fixed.version, actor=user, reason="cutoff math fixed in #512"
         )
+    _as_if_decided_then(leak, fixed)
+    _as_if_recorded_then(project)
+
+
+def _as_if_recorded_then(project: Project) -> None:
+    """Each defect was recorded when its first failing run reported (the run took half an
+    hour), not when the demo was loaded."""
+    for defect in Defect.objects.filter(project=project):
+        DefectEvent.objects.filter(
+            defect=defect,
+            actor__isnull=True,
+            kind__in=[DefectEvent.Kind.CREATED, DefectEvent.Kind.OWNER],
+        ).update(created_at=defect.first_seen + timedelta(minutes=35))
+
+
+def _as_if_decided_then(*defects: Defect | None) -> None:
+    """The decisions above were taken now; the story has them a few hours after each defect
+    last failed, so the timeline reads in order."""
+    for defect in defects:
+        if defect is None:
+            continue
+        events = DefectEvent.objects.filter(defect=defect, actor__isnull=False).order_by("pk")
+        for offset, event in enumerate(events, start=1):
+            DefectEvent.objects.filter(pk=event.pk).update(
+                created_at=defect.last_seen + timedelta(hours=2, minutes=5 * offset)
+            )
+
+
+DEMO_COMMAND = "demo"
+
+
+def demo_rerun_setup(*, project: Project) -> bool:
+    """Rerun on the demo runs the demo suite, when the server defines its command (`make run`
+    does) and the project has no dispatcher of its own yet. True when set up now."""
+    if DEMO_COMMAND not in settings.RERUN_COMMANDS or Dispatcher.objects.filter(project=project):
+        return False
+    Dispatcher.objects.create(
+        project=project, kind=Dispatcher.Kind.COMMAND, command_name=DEMO_COMMAND, max_concurrent=2
+    )
+    return True

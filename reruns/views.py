@@ -185,6 +185,9 @@ def project_settings(request: HttpRequest, slug: str) -> HttpResponse:
         dispatcher_form=DispatcherForm(instance=dispatcher, auto_id="dispatcher-%s"),
         dispatcher=dispatcher,
         reading_form=ReportReadingForm(instance=project, auto_id="reading-%s"),
+        members=project.memberships.select_related("user").order_by("user__username"),
+        roles=Membership.Role.choices,
+        tokens=project.tokens.filter(revoked_at__isnull=True).order_by("-created_at"),
     )
     return render(request, "reruns/settings.html", context)
 

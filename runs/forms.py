@@ -3,7 +3,7 @@ from datetime import date
 
 from django import forms
 
-from runs.models import Project, Status
+from runs.models import Membership, Project, Status
 
 
 class RunFilterForm(forms.Form):
@@ -88,3 +88,11 @@ class ReportReadingForm(forms.ModelForm):
 
     def clean_invariant_id_pattern(self) -> str:
         return self._pattern("invariant_id_pattern")
+
+
+class MemberForm(forms.Form):
+    """Add someone to a project, or change their role (`remove` takes them out)."""
+
+    username = forms.CharField(max_length=150, required=False)
+    role = forms.ChoiceField(choices=Membership.Role.choices, required=False)
+    remove = forms.BooleanField(required=False)

@@ -21,3 +21,22 @@ def membership_grant(
         project=project, user=user, defaults={"role": role}
     )
     return membership
+
+
+class LastAdmin(Exception):
+    """A project keeps at least one admin: nobody could manage it otherwise."""
+
+
+@transaction.atomic
+def membership_change(
+    *, project: Project, user: AbstractBaseUser, role: str | None
+) -> Membership | None:
+    """Give `user` another role in `project`, or take them out of it (`role` None)."""
+    memberships = Membership.objects.select_for_update().filter(project=project)
+    admins = [m.user_id for m in memberships if m.role == Membership.Role.ADMIN]
+    if admins == [user.pk] and role != Membership.Role.ADMIN:
+        raise LastAdmin(f"{user.get_username()} is the project's only admin")
+    if role is None:
+        memberships.filter(user=user).delete()
+        return None
+    return membership_grant(project=project, user=user, role=role)

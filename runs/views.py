@@ -1,4 +1,7 @@
+from datetime import timedelta
+
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -6,11 +9,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from runs import overview, reason_history, scenarios, search, selectors
+from runs import overview, projects, reason_history, scenarios, search, selectors
 from runs.access import project_access
-from runs.forms import ReportReadingForm, RunFilterForm
+from runs.forms import MemberForm, ReportReadingForm, RunFilterForm
 from runs.htmx import fragment_requested
 from runs.models import Membership, Run
+from runs.tokens import project_token_rotate
 
 TREND_WINDOWS = (30, 90)
 
@@ -145,3 +149,58 @@ def reason_detail(request: HttpRequest, slug: str, reason_id: int) -> HttpRespon
         "runs/reason.html",
         {"project": project, "history": reason_history.reason_history(reason)},
     )
+
+
+TOKEN_OVERLAP = timedelta(hours=1)
+
+
+@login_required
+@require_POST
+def member_add_view(request: HttpRequest, slug: str) -> HttpResponse:
+    """POST settings/members/: an admin adds an existing user to the project."""
+    project = project_access(request.user, slug, role=Membership.Role.ADMIN).project
+    form = MemberForm(request.POST)
+    user = None
+    if form.is_valid():
+        user = get_user_model().objects.filter(username=form.cleaned_data["username"]).first()
+    if user is None or not form.cleaned_data.get("role"):
+        messages.error(request, "No user of that name, or no role chosen.")
+    else:
+        projects.membership_change(project=project, user=user, role=form.cleaned_data["role"])
+        messages.success(request, f"{user.get_username()} is a {form.cleaned_data['role']} now.")
+    return redirect(reverse("project_settings", kwargs={"slug": slug}) + "#members")
+
+
+@login_required
+@require_POST
+def member_change_view(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
+    """POST settings/members/<id>/: an admin changes someone's role or takes them out."""
+    project = project_access(request.user, slug, role=Membership.Role.ADMIN).project
+    membership = get_object_or_404(
+        Membership.objects.select_related("user"), project=project, user_id=user_id
+    )
+    form = MemberForm(request.POST)
+    if not form.is_valid() or not (form.cleaned_data["remove"] or form.cleaned_data["role"]):
+        messages.error(request, "Choose a role, or remove.")
+    else:
+        role = None if form.cleaned_data["remove"] else form.cleaned_data["role"]
+        try:
+            projects.membership_change(project=project, user=membership.user, role=role)
+            messages.success(request, f"{membership.user.get_username()}: {role or 'removed'}.")
+        except projects.LastAdmin as exc:
+            messages.error(request, f"Not changed: {exc}.")
+    return redirect(reverse("project_settings", kwargs={"slug": slug}) + "#members")
+
+
+@login_required
+@require_POST
+def token_rotate_view(request: HttpRequest, slug: str) -> HttpResponse:
+    """POST settings/token/: a new token, shown on this page once; the old ones keep working
+    for an hour, so CI can switch without a gap."""
+    project = project_access(request.user, slug, role=Membership.Role.ADMIN).project
+    token = project_token_rotate(project=project, overlap=TOKEN_OVERLAP)
+    response = render(
+        request, "runs/new_token.html", {"project": project, "token": token, "overlap": "an hour"}
+    )
+    response["Cache-Control"] = "no-store"
+    return response

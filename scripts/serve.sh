@@ -7,6 +7,14 @@ BIN=${VENV_BIN:-.venv/bin}
 PORT=${PORT:-8000}
 export DEBUG=${DEBUG:-true}
 
+# The demo's rerun command: the small suite shipped in demo/suite, run in a scratch folder.
+if [ -z "${RERUN_COMMANDS:-}" ]; then
+  mkdir -p .demo-rerun
+  RERUN_COMMANDS=$(printf '{"demo": {"argv": ["%s", "%s", "{scenarioIds}"], "cwd": "%s", "timeout": 120}}' \
+    "$PWD/$BIN/python" "$PWD/demo/suite/run_demo_suite.py" "$PWD/.demo-rerun")
+  export RERUN_COMMANDS
+fi
+
 "$BIN/python" manage.py migrate --no-input
 "$BIN/python" manage.py seed_demo
 

@@ -114,6 +114,7 @@ def two_projects(client):
             "rerun_id": their_rerun.pk,
             "rule_id": their_rule.pk,
             "link_id": their_link.pk,
+            "user_id": them.pk,
             "reason_id": FailureReason.objects.get(project=theirs).pk,
         },
     }

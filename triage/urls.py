@@ -55,6 +55,9 @@ project_settings = [
     ),
     path("dispatcher/", rerun_views.dispatcher_save_view, name="settings_dispatcher_save"),
     path("reading/", run_views.report_reading_save_view, name="settings_reading_save"),
+    path("members/", run_views.member_add_view, name="settings_member_add"),
+    path("members/<int:user_id>/", run_views.member_change_view, name="settings_member_change"),
+    path("token/", run_views.token_rotate_view, name="settings_token_rotate"),
 ]
 
 project = [

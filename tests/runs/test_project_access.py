@@ -78,6 +78,7 @@ def test_every_project_url_answers_404_for_another_projects_ids(two_projects):
                 "rerun_id",
                 "rule_id",
                 "link_id",
+                "user_id",
                 "reason_id",
                 "key",
             )

@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 
 from demo.history import demo_reports
-from demo.triage import demo_triage_decisions, demo_triage_setup
+from demo.triage import demo_rerun_setup, demo_triage_decisions, demo_triage_setup
 from reruns.arrivals import report_arrived
 from runs.ingest import ReportConflict
 from runs.models import Membership, Project
@@ -45,6 +45,8 @@ class Command(BaseCommand):
                 continue
             added += outcome.created
         demo_triage_decisions(project=project, user=user)
+        if demo_rerun_setup(project=project):
+            self.stdout.write("Rerun on the demo runs the demo suite (demo/suite).")
         total = project.runs.count()
         self.stdout.write(f"Demo project {DEMO_SLUG!r}: {added} runs added, {total} in all.")
         self.stdout.write(login_line)
