@@ -35,6 +35,7 @@ class DispatcherForm(forms.ModelForm):
         self.fields["command_name"].choices = [("", "—")] + [
             (name, name) for name in sorted(settings.RERUN_COMMANDS)
         ]
+        self.mark_kinds()
 
     def clean_github_repository(self) -> str:
         value = self.cleaned_data["github_repository"].strip()
@@ -58,3 +59,31 @@ class DispatcherForm(forms.ModelForm):
         if value and not re.fullmatch(r"[\w.-]+", value):
             raise forms.ValidationError("a workflow file name such as rerun.yml, or its id")
         return value
+
+    # The fields each kind needs; the page shows only the chosen kind's.
+    KIND_FIELDS = {
+        Dispatcher.Kind.GITHUB: (
+            "github_repository", "github_workflow", "github_token_env", "github_token",
+        ),
+        Dispatcher.Kind.WEBHOOK: ("webhook_url", "webhook_secret"),
+        Dispatcher.Kind.COMMAND: ("command_name",),
+    }  # fmt: skip
+    REQUIRED = {
+        Dispatcher.Kind.GITHUB: ("github_repository", "github_workflow"),
+        Dispatcher.Kind.WEBHOOK: ("webhook_url",),
+        Dispatcher.Kind.COMMAND: ("command_name",),
+    }
+
+    def mark_kinds(self) -> None:
+        for kind, names in self.KIND_FIELDS.items():
+            for name in names:
+                self.fields[name].widget.attrs["data-for-kind"] = kind
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        kind = cleaned.get("kind")
+        for name in self.REQUIRED.get(kind, ()):
+            if not cleaned.get(name):
+                label = self.fields[name].label or name.replace("_", " ")
+                self.add_error(name, f"{label} is needed for this kind of dispatcher")
+        return cleaned

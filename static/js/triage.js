@@ -70,3 +70,18 @@ function localTimes(root) {
 }
 document.addEventListener("DOMContentLoaded", function () { localTimes(document); });
 document.addEventListener("htmx:afterSwap", function (event) { localTimes(event.detail.target); });
+
+// Dispatcher settings: only the chosen kind's fields show (without script, all of them do).
+function showKindFields(select) {
+  var form = select.form;
+  form.querySelectorAll("[data-for-kind]").forEach(function (field) {
+    var holder = field.closest("div") || field;
+    holder.hidden = field.getAttribute("data-for-kind") !== select.value;
+  });
+}
+document.addEventListener("change", function (event) {
+  if (event.target.matches && event.target.matches("select[name=kind]")) showKindFields(event.target);
+});
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("select[name=kind]").forEach(showKindFields);
+});

@@ -16,3 +16,39 @@ def test_an_admin_can_only_name_token_variables_the_operator_offers(settings):
     allowed = DispatcherForm({**fields, "github_token_env": "ACME_GH_TOKEN"}, instance=Dispatcher())
     assert not refused.is_valid() and "github_token_env" in refused.errors
     assert allowed.is_valid(), allowed.errors
+
+
+@pytest.mark.parametrize(
+    ("kind", "missing"),
+    [("webhook", "webhook_url"), ("github", "github_repository"), ("command", "command_name")],
+)
+def test_a_dispatcher_without_what_its_kind_needs_is_refused(kind, missing):
+    form = DispatcherForm(
+        {"kind": kind, "max_concurrent": 3, "timeout_minutes": 60}, instance=Dispatcher()
+    )
+
+    assert not form.is_valid()
+    assert "is needed for this kind of dispatcher" in form.errors[missing][0]
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_settings_page_shows_only_the_chosen_kinds_fields(live_server, page):
+    from runs.models import Membership
+    from tests.builders import a_project, a_user
+    from tests.conftest import log_in
+
+    project, _ = a_project()
+    a_user("root", member_of=project, role=Membership.Role.ADMIN)
+    log_in(page, live_server, "root")
+    page.goto(f"{live_server.url}/p/dispatch/settings/#dispatcher")
+
+    page.select_option("#dispatcher-kind", "webhook")
+    assert page.locator("#dispatcher-webhook_url").is_visible()
+    assert not page.locator("#dispatcher-github_repository").is_visible()
+    page.select_option("#dispatcher-kind", "github")
+    assert page.locator("#dispatcher-github_repository").is_visible()
+    assert not page.locator("#dispatcher-webhook_url").is_visible()
+    # Every label focuses its own field: no id is used twice on the page.
+    ids = page.eval_on_selector_all("[id]", "els => els.map(e => e.id)")
+    assert len(ids) == len(set(ids))
