@@ -58,11 +58,14 @@ class ReportReadingForm(forms.ModelForm):
 
     class Meta:
         model = Project
-        fields = ["scenario_id_pattern", "invariant_id_pattern", "repeated_testcase"]
+        fields = [
+            "scenario_id_pattern", "invariant_id_pattern", "repeated_testcase", "artifact_base_url",
+        ]  # fmt: skip
         labels = {
             "scenario_id_pattern": "Scenario id pattern",
             "invariant_id_pattern": "Invariant id pattern",
             "repeated_testcase": "A test case listed twice in one suite is",
+            "artifact_base_url": "Artifact base URL",
         }
 
     def _pattern(self, name: str) -> str:

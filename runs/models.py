@@ -30,6 +30,11 @@ class Project(models.Model):
     )
     # When set, every report must carry X-Triage-Timestamp and X-Triage-Signature headers.
     signing_secret_encrypted = models.TextField(blank=True)
+    artifact_base_url = models.URLField(
+        blank=True,
+        help_text="Relative artifact paths become links under this address, e.g. "
+        "https://ci.example.com/artifacts/",
+    )
     repro_env = models.CharField(
         max_length=500, blank=True, help_text="Environment for the repro command, e.g. TZ=UTC"
     )

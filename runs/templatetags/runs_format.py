@@ -1,4 +1,5 @@
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 from django import template
 from django.utils.html import format_html
@@ -36,3 +37,15 @@ def moment(value: datetime | None) -> str:
         instant.strftime("%Y-%m-%d %H:%M:%S"),
         instant.strftime("%Y-%m-%d %H:%M"),
     )
+
+
+@register.filter
+def artifact_url(path: str, base: str = "") -> str:
+    """An artifact's link: itself when it is an http(s) URL, or the project's base URL with
+    the relative path; "" when there is none (a path on the CI machine)."""
+    text = (path or "").strip()
+    if text.startswith(("https://", "http://")):
+        return text
+    if not base or not text or text.startswith("/") or ".." in text.split("/"):
+        return ""
+    return base.rstrip("/") + "/" + quote(text)

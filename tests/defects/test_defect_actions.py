@@ -101,3 +101,20 @@ def test_a_resolved_defect_cannot_be_muted(project):
     with pytest.raises(ActionRefused):
         defect_mute(defect=defect, version=defect.version, actor=person, reason="x",
                     until=datetime.now(UTC) + timedelta(days=1))  # fmt: skip
+
+
+def test_comments_render_as_safe_markdown(triager, leak):
+    from defects.models import DefectEvent
+
+    DefectEvent.objects.create(
+        defect=leak, kind="comment",
+        text="**Reproduced** with `asg-311`: see [the run](https://ci.example.test/r/1)\n\n"
+        "<script>alert(1)</script> [bad](javascript:alert(2)) ![pixel](https://t.example/p.gif)",
+    )  # fmt: skip
+
+    html = triager.get(f"/p/dispatch/defects/{leak.pk}/").content.decode()
+
+    assert "<strong>Reproduced</strong>" in html and "<code>asg-311</code>" in html
+    assert '<a rel="nofollow noopener noreferrer" href="https://ci.example.test/r/1">' in html
+    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)" in html
+    assert 'href="javascript:' not in html and "<img" not in html

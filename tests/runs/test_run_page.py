@@ -167,3 +167,19 @@ def test_a_person_logs_in_and_reads_the_leak_evidence(live_server, page, project
     assert leak.count() == 1
     assert leak.inner_text() == "org-b"
     assert page.locator(".leak").inner_text() == "1 cell from another organization"
+
+
+def test_artifacts_that_are_urls_or_under_the_projects_base_are_links(member, project):
+    project.artifact_base_url = "https://ci.example.test/artifacts/"
+    project.save()
+    run = nightly(project, 1, [a_scenario("BID-001", "failed", failures=[a_failure(artifacts=[
+        "https://ci.example.test/runs/7/trace.zip", "logs/run 7/report.json",
+        "/home/runner/work/app/db.csv", "javascript:alert(1)",
+    ])])])  # fmt: skip
+
+    html = member.get(f"/p/dispatch/runs/{run.pk}/").content.decode()
+
+    assert '<a href="https://ci.example.test/runs/7/trace.zip"' in html
+    assert '<a href="https://ci.example.test/artifacts/logs/run%207/report.json"' in html
+    assert '<li class="mono">/home/runner/work/app/db.csv</li>' in html
+    assert 'href="javascript' not in html and "javascript:alert(1)" in html
