@@ -32,7 +32,7 @@ def run_detail(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
     access = project_access(request.user, slug)
     run = run_selectors.run_for_project(access.project, run_id)
     triage = defect_selectors.run_triage(run)
-    page = run_selectors.run_page(run, shown_apart=triage.incident_results)
+    page = run_selectors.run_page(run, shown_apart=triage.incident_results, listing=request.GET)
     for group in page["groups"]:
         for item in group.results:
             item.triage = triage.defect_of.get(item.result.pk)

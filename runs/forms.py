@@ -56,6 +56,14 @@ BACK_REFERENCE = re.compile(r"(?<!\\)\\[1-9]")
 class ReportReadingForm(forms.ModelForm):
     """How this project's XML reports are read: where ids are, and what a repeated case is."""
 
+    artifact_base_url = forms.URLField(
+        required=False,
+        assume_scheme="https",
+        max_length=200,
+        label="Artifact base URL",
+        help_text=Project._meta.get_field("artifact_base_url").help_text,
+    )
+
     class Meta:
         model = Project
         fields = [

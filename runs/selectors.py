@@ -9,12 +9,14 @@ from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Q
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from runs.ingest import entity_text
 from runs.models import FAILING, InvariantFailure, Project, Run, ScenarioResult, Status
 from runs.parts import parts_received
+from runs.run_results import ResultFilterForm, run_results
 
 RUNS_PER_PAGE = 50
 # A run page stays readable and fast whatever a report holds; the rest is counted, not drawn.
@@ -62,13 +64,19 @@ def run_for_project(project: Project, run_id: int) -> Run:
     )
 
 
-def run_page(run: Run, *, shown_apart: Collection[int] = ()) -> dict[str, Any]:
+def run_page(
+    run: Run, *, shown_apart: Collection[int] = (), listing: QueryDict | None = None
+) -> dict[str, Any]:
     """What the run page shows of the run itself (its reruns and defects are added by their
-    areas). Results in `shown_apart` (those of an incident) are left out of the area groups."""
+    areas). Results in `shown_apart` (those of an incident) are left out of the area groups;
+    `listing` is the query of the list of every result (status tab, filter, sort, page)."""
+    listing = listing or QueryDict()
+    filters = ResultFilterForm(listing).filters()
     return {
         "project": run.project,
         "run": run,
         "groups": run_failure_groups(run, shown_apart=shown_apart),
+        "results": run_results(run, filters, listing.get("page")),
         "previous": previous_run(run),
         "parts": parts_received(run) if run.in_parts else None,
     }

@@ -9,7 +9,15 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from runs import overview, projects, reason_history, scenarios, search, selectors
+from runs import (
+    overview,
+    projects,
+    reason_history,
+    run_results,
+    scenarios,
+    search,
+    selectors,
+)
 from runs.access import project_access
 from runs.forms import MemberForm, ReportReadingForm, RunFilterForm
 from runs.htmx import fragment_requested
@@ -204,3 +212,26 @@ def token_rotate_view(request: HttpRequest, slug: str) -> HttpResponse:
     )
     response["Cache-Control"] = "no-store"
     return response
+
+
+@login_required
+@vary_on_headers("HX-Request")
+def run_results_view(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
+    """Every result of a run, by status, filtered and sorted, a page at a time (the run page
+    loads the first page with itself; tabs, filter and pages come through here)."""
+    project = project_access(request.user, slug).project
+    run = selectors.run_for_project(project, run_id)
+    filters = run_results.ResultFilterForm(request.GET).filters()
+    context = {
+        "project": project,
+        "run": run,
+        "results": run_results.run_results(run, filters, request.GET.get("page")),
+    }
+    if fragment_requested(request):
+        return render(request, "runs/_run_results.html", context)
+    return redirect(
+        reverse("run_detail", kwargs={"slug": slug, "run_id": run.pk})
+        + "?"
+        + request.GET.urlencode()
+        + "#results"
+    )
