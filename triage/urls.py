@@ -67,6 +67,7 @@ project = [
     path("runs/<int:run_id>/rerun/", rerun_views.run_rerun, name="run_rerun"),
     path("runs/<int:run_id>/reruns/", rerun_views.run_reruns, name="run_reruns"),
     path("runs/<int:run_id>/compare/", run_views.run_compare, name="run_compare"),
+    path("runs/<int:run_id>/results/", run_views.run_results_view, name="run_results"),
     path("reruns/<int:rerun_id>/cancel/", rerun_views.rerun_cancel_view, name="rerun_cancel"),
     path("scenarios/<path:key>/", run_views.scenario_detail, name="scenario"),
     path("invariants/<path:key>/", run_views.invariant_detail, name="invariant"),
