@@ -43,7 +43,9 @@ def _pg_bin() -> Path:
 PG_BIN = _pg_bin()
 SCENARIOS = 200
 FAILING_EVERY = 10
-ENTITY_IDS = 2  # per failure: orgId and assignmentId
+# Searchable values per failure: orgId and assignmentId, and the ids in its evidence rows
+# (n-0 … n-4 and org-b; org-a is the orgId already).
+ENTITY_IDS = 2 + 6
 
 
 def free_port() -> int:
@@ -112,7 +114,7 @@ def report_body(run_id: str, rng: random.Random) -> bytes:
 
 
 def stored_counts(env: dict[str, str]) -> dict[str, list[int]]:
-    """run id -> [runs, results, failures, key entity ids], read with the app's own models."""
+    """run id -> [runs, results, failures, searchable values], read with the app's own models."""
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
     import django
