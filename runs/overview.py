@@ -209,7 +209,11 @@ def _suite_trends(project: Project, suites: list[SuiteLatest], days: int) -> lis
                 days=day_rates,
                 durations=durations,
                 pass_rate_chart=line_chart(
-                    rate_points, title=f"{suite.name}: pass rate per day", unit="%", y_max=100
+                    rate_points,
+                    title=f"{suite.name}: pass rate per day",
+                    unit="%",
+                    y_max=100,
+                    zoom=True,
                 ),
                 duration_chart=line_chart(
                     duration_points,
