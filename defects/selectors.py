@@ -53,12 +53,17 @@ def _with_relations(defects: QuerySet[Defect]) -> QuerySet[Defect]:
     )
 
 
-def my_queue(user: AbstractBaseUser) -> list[Defect]:
+def my_queue(
+    user: AbstractBaseUser, *, project: Project | None = None, unacknowledged: bool = False
+) -> list[Defect]:
     """Open defects owned by the user's teams or assigned to them, unacknowledged first."""
+    states = [
+        s for s in Defect.OPEN_STATES if not (unacknowledged and s == Defect.State.ACKNOWLEDGED)
+    ]
     defects = _with_relations(
         Defect.objects.filter(
-            project__in=projects_visible_to(user),
-            state__in=Defect.OPEN_STATES,
+            project__in=[project] if project else projects_visible_to(user),
+            state__in=states,
         ).filter(Q(owner_team__in=Team.objects.filter(members=user)) | Q(assignee=user))
     )
     unacknowledged_first = Case(

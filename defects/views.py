@@ -21,7 +21,7 @@ from defects.grouping import defect_path
 from defects.models import Defect, DefectEvent
 from defects.runbook import runbook_current, runbook_render
 from defects.states import BULK_ACTIONS
-from runs.access import project_access
+from runs.access import project_access, projects_visible_to
 from runs.htmx import fragment_requested
 from runs.models import Membership
 
@@ -30,10 +30,24 @@ TRIAGER = Membership.Role.TRIAGER
 
 @login_required
 def my_queue(request: HttpRequest) -> HttpResponse:
+    """Open items of my teams or assigned to me; `?project=<slug>` keeps to one project (and its
+    navigation), `?unacknowledged=1` to what nobody has looked at yet."""
+    project = None
+    if request.GET.get("project"):
+        project = project_access(request.user, request.GET["project"][:64]).project
+    unacknowledged = request.GET.get("unacknowledged") == "1"
+    defects = selectors.my_queue(request.user, project=project, unacknowledged=unacknowledged)
     return render(
-        request, "defects/queue.html", {"defects": selectors.my_queue(request.user),
-                                       "now": timezone.now()}
-    )  # fmt: skip
+        request,
+        "defects/queue.html",
+        {
+            "defects": defects,
+            "now": timezone.now(),
+            "project": project,
+            "unacknowledged": unacknowledged,
+            "projects": projects_visible_to(request.user).order_by("name"),
+        },
+    )
 
 
 @login_required

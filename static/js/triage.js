@@ -85,3 +85,13 @@ document.addEventListener("change", function (event) {
 document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll("select[name=kind]").forEach(showKindFields);
 });
+
+// A header checkbox selects every row's checkbox of its table (bulk actions on a whole page,
+// e.g. everything sharing one failure reason).
+document.addEventListener("change", function (event) {
+  var all = event.target.closest && event.target.closest("input[data-select-all]");
+  if (!all) return;
+  var name = all.getAttribute("data-select-all");
+  all.closest("table").querySelectorAll("input[type=checkbox][name='" + name + "']").forEach(
+    function (box) { box.checked = all.checked; });
+});

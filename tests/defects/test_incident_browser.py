@@ -50,3 +50,33 @@ def test_times_read_in_the_readers_zone_with_the_zone_named(
         assert "2026-11-20T02:00:00Z" in started.get_attribute("title")
     finally:
         context.close()
+
+
+def test_everything_sharing_a_reason_is_acknowledged_in_one_go(
+    live_server, page, project_and_token
+):
+    from runs.models import FailureReason
+    from tests.builders import a_failure, a_report, a_scenario
+
+    project, _ = project_and_token
+    a_user("olga", member_of=project)
+    shared = [a_failure(message="quota check skipped for org-b")]
+    a_triaged_run(project, a_report("run-1", [
+        a_scenario("BID-001", "failed", failures=shared),
+        a_scenario("BID-002", "failed", failures=shared),
+        a_scenario("SCH-001", "failed"),
+        *[a_scenario(f"SCH-{n:03d}", "passed") for n in range(2, 12)],
+    ]))  # fmt: skip
+    reason = FailureReason.objects.get(text="quota check skipped for org-b")
+    log_in(page, live_server, "olga")
+
+    page.goto(f"{live_server.url}/p/dispatch/reasons/{reason.pk}/")
+    page.click("text=Defects and incidents with this reason")
+    expect(page.locator("tbody tr")).to_have_count(2)
+    page.check("input[data-select-all]")
+    page.select_option("select[name=action]", "acknowledge")
+    page.click("button:has-text('Apply')")
+
+    expect(page.locator(".messages")).to_contain_text("2 defect(s) changed")
+    states = dict(Defect.objects.values_list("scenario__key", "state"))
+    assert states == {"BID-001": "acknowledged", "BID-002": "acknowledged", "SCH-001": "new"}
