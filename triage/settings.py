@@ -75,6 +75,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "operations.hostile_input.HostileInputMiddleware",
     "operations.resilience.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "operations.security.ContentSecurityPolicyMiddleware",
