@@ -1,5 +1,6 @@
 """Sending a rerun to CI: a task claims the row by conditional update and sends it once."""
 
+import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -12,6 +13,8 @@ from reruns.models import Dispatcher, Rerun
 from reruns.timeline import rerun_event
 from runs.ingest import ReportConflict
 from runs.schema import ReportInvalid, report_parse
+
+logger = logging.getLogger(__name__)
 
 
 def _lease_seconds(rerun_id: int) -> int:
@@ -28,11 +31,18 @@ def _claim(rerun_id: int, now: datetime) -> Rerun | None:
     # The conditional update is the lock: a second worker, a retried or redelivered task
     # finds nothing to claim, unless the claimer died and its lease ran out.
     lease = now + timedelta(seconds=_lease_seconds(rerun_id))
+    limit = settings.RERUN_MAX_DISPATCH_ATTEMPTS
+    lapsed = Q(state=Rerun.State.DISPATCHING, lease_until__lt=now)
     claimed = Rerun.objects.filter(
-        Q(state=Rerun.State.REQUESTED) | Q(state=Rerun.State.DISPATCHING, lease_until__lt=now),
-        pk=rerun_id,
+        Q(state=Rerun.State.REQUESTED) | (lapsed & Q(attempts__lt=limit)), pk=rerun_id
     ).update(state=Rerun.State.DISPATCHING, lease_until=lease, attempts=F("attempts") + 1)
     if not claimed:
+        # A dispatch whose workers kept dying ends here, in words, instead of being taken
+        # over forever and counting against the project's concurrency limit.
+        Rerun.objects.filter(lapsed, pk=rerun_id, attempts__gte=limit).update(
+            state=Rerun.State.ERROR, finished_at=now,
+            last_error=f"gave up after {limit} attempts to dispatch",
+        )  # fmt: skip
         return None
     return Rerun.objects.select_related("project", "source_run", "defect").get(pk=rerun_id)
 
@@ -66,6 +76,16 @@ def rerun_dispatch(rerun_id: int) -> str:
         )
         rerun_event(rerun.defect, None, Rerun.State.ERROR, f"rerun {rerun.pk} refused: {exc}")
         return "refused"
+    except Exception as exc:
+        # Whatever else goes wrong ends in a recorded state: the rerun is no longer counted
+        # as running, can be asked again, and says what happened (the trace goes to the log).
+        logger.exception("dispatching rerun %s failed", rerun.pk)
+        problem = f"could not be sent: {type(exc).__name__}"
+        Rerun.objects.filter(pk=rerun.pk, state=Rerun.State.DISPATCHING).update(
+            state=Rerun.State.ERROR, last_error=problem, finished_at=timezone.now()
+        )
+        rerun_event(rerun.defect, None, Rerun.State.ERROR, f"rerun {rerun.pk} {problem}")
+        return "error"
     # Only the holder of this claim (its attempt number) records the outcome.
     Rerun.objects.filter(
         pk=rerun.pk, state=Rerun.State.DISPATCHING, attempts=rerun.attempts

@@ -1,6 +1,7 @@
 """Asking for reruns: a request is a row first, queued for dispatch after commit."""
 
 import logging
+import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -17,6 +18,7 @@ from runs.models import Project, Run
 
 logger = logging.getLogger(__name__)
 MAX_SCENARIOS_PER_RERUN = 200
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 SWEEP_GRACE = timedelta(seconds=5)
 
 
@@ -45,6 +47,9 @@ def rerun_request(
     """Store a rerun request and queue its dispatch after commit; a repeated key returns it."""
     if not idempotency_key:
         raise RerunRefused("the request has no idempotency key")
+    if not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+        # It travels to CI in a header and a JSON body: checked here, not at dispatch time.
+        raise RerunRefused("the idempotency key must be 1 to 64 letters, digits, - or _")
     already = Rerun.objects.filter(idempotency_key=idempotency_key, project=project).first()
     if already:
         return already
