@@ -9,7 +9,7 @@ import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -91,6 +91,7 @@ HttpUrl = Annotated[
 
 
 EARLIEST_YEAR, LATEST_YEAR = 1970, 2999
+FUTURE_SLACK = timedelta(days=1)
 
 
 def _utc_instant(value: datetime) -> datetime:
@@ -244,6 +245,15 @@ class RunInfo(ReportModel):
         default_factory=dict,
         description='What the whole report ran under, e.g. {"os": "linux", "python": "3.12"}.',
     )
+
+    @field_validator("started_at")
+    @classmethod
+    def _not_in_the_future(cls, value: datetime) -> datetime:
+        # A run that has not happened yet would show as the latest run for days to come; a
+        # day of slack covers clocks that are off and time zones written wrong.
+        if value > datetime.now(UTC) + FUTURE_SLACK:
+            raise ValueError("must not be more than a day in the future")
+        return value
 
     @field_validator("finished_at")
     @classmethod

@@ -18,7 +18,14 @@ from xml.etree.ElementTree import Element
 
 from pydantic import ValidationError
 
-from runs.schema import ReportInvalid, RunReport, field_path, scenario_problems, variant_text
+from runs.schema import (
+    FUTURE_SLACK,
+    ReportInvalid,
+    RunReport,
+    field_path,
+    scenario_problems,
+    variant_text,
+)
 
 # `BID-001`, `BID_001`, `test_BID_001_...`: an uppercase prefix, a dash or underscore, 3+ digits.
 DEFAULT_ID_PATTERN = r"(?<![A-Za-z0-9])([A-Z][A-Z0-9]*)[-_](\d{3,})(?![0-9])"
@@ -103,7 +110,9 @@ def timestamp_of(value: str | None) -> datetime | None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed if EARLIEST <= parsed < LATEST else None
+    # A time ahead of now (a broken clock) is no start either: the run would refuse it.
+    latest = min(LATEST, datetime.now(UTC) + FUTURE_SLACK)
+    return parsed if EARLIEST <= parsed < latest else None
 
 
 @dataclass

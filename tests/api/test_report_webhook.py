@@ -324,3 +324,21 @@ def test_an_overlong_id_prefix_is_stored_without_an_area(project_and_token, runs
     assert answer.status == 201, answer.body
     assert Scenario.objects.get().area == ""
     assert Invariant.objects.get().kind == ""
+
+
+def test_a_run_dated_more_than_a_day_ahead_is_refused_naming_the_field(client, token):
+    from datetime import UTC, datetime, timedelta
+
+    ahead = datetime.now(UTC) + timedelta(days=2)
+    report = a_report("gh-future", startedAt=ahead.isoformat(),
+                      finishedAt=(ahead + timedelta(minutes=5)).isoformat())  # fmt: skip
+
+    answer = client.post(
+        "/api/v1/projects/dispatch/runs", report_bytes(report),
+        content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}",
+    )  # fmt: skip
+
+    assert answer.status_code == 400
+    assert answer.json()["problems"] == [
+        {"field": "run.startedAt", "problem": "must not be more than a day in the future"}
+    ]

@@ -51,4 +51,4 @@ def test_words_of_a_message_find_its_reason(member, project):
     html = member.get("/p/dispatch/search/?q=quota ignored").content.decode()
 
     assert "Failure reasons" in html and "quota ignored for org-b" in html
-    assert member.get("/p/dispatch/search/?q=a%00b").status_code == 200
+    assert member.get("/p/dispatch/search/?q=a%00b").status_code == 400

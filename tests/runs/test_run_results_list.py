@@ -59,5 +59,5 @@ def test_hostile_list_parameters_are_read_safely(member, project):
     for query in ({"status": "exploded"}, {"sort": "1;drop"}, {"page": "-1"}, {"q": "a\x00b"},
                   {"page": "9" * 40}):  # fmt: skip
         answer = member.get(url, query, HTTP_HX_REQUEST="true")
-        assert answer.status_code == 200, query
+        assert answer.status_code == (400 if "\x00" in query.get("q", "") else 200), query
     assert member.get(url, {"status": "failed"}).status_code == 302
