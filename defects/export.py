@@ -1,6 +1,7 @@
 """A defect as the runbook's defect template, in Markdown, and as a GitHub issue."""
 
 import json
+import re
 import urllib.error
 from dataclasses import dataclass
 
@@ -13,6 +14,8 @@ from runs.secrets import secret_decrypt
 from runs.selectors import repro_line
 
 GITHUB_TIMEOUT_SECONDS = 15
+# A web address with nothing in it that Markdown could read as more than a link.
+SAFE_URL = re.compile(r"https?://[\w.-]+(?::\d+)?(?:/[\w\-./%~+=&?#:]*)?")
 
 
 @dataclass(frozen=True)
@@ -31,9 +34,28 @@ def _latest_failure(defect: Defect) -> tuple[InvariantFailure | None, DefectOccu
     return (occurrence.failure if occurrence else None), occurrence
 
 
+def _longest_backticks(text: str) -> int:
+    return max((len(run) for run in re.findall(r"`+", text)), default=0)
+
+
 def _code(text: str) -> str:
-    fence = "````" if "```" in text else "```"
+    """A code block no line of `text` can close: its fence is longer than any backtick run."""
+    fence = "`" * max(3, _longest_backticks(text) + 1)
     return f"{fence}\n{text}\n{fence}"
+
+
+def _span(value: object) -> str:
+    """One value as inline code on one line: no heading, link, image or mention can start in
+    it, and no backtick run in it can end it early."""
+    text = " ".join(str(value).split()) or " "
+    ticks = "`" * (_longest_backticks(text) + 1)
+    padded = f" {text} " if text.startswith("`") or text.endswith("`") else text
+    return f"{ticks}{padded}{ticks}"
+
+
+def _link(url: str) -> str:
+    # A plain web address stays clickable; anything else is shown, not followed.
+    return url if SAFE_URL.fullmatch(url) else _span(url)
 
 
 def defect_report(defect: Defect, *, page_url: str) -> DefectReport:
@@ -49,20 +71,31 @@ def defect_report(defect: Defect, *, page_url: str) -> DefectReport:
     repro = repro_line(defect.project, defect.scenario_key) if defect.scenario_id else None
     if repro and defect.project.repro_env:
         repro = f"{defect.project.repro_env} {repro}"
+    scenario = defect.scenario_key or f"{defect.scenario_count} scenarios"
+    if defect.is_incident:
+        heading = f"Integration incident: {defect.scenario_count} scenarios failing"
+    else:
+        heading = f"Integration failure: {_span(defect.scenario_key)} / {_span(invariant)}"
+    ci = (run.ci_url and _link(run.ci_url)) or _span(run.external_id) if run else "n/a"
     lines = [
-        f"# {title}",
+        f"# {heading} ({_span(symptom)})",
         "",
-        f"- **scenarioId:** `{defect.scenario_key or f'{defect.scenario_count} scenarios'}`",
-        f"- **invariantId:** `{invariant}`",
-        f"- **CI run:** {run.ci_url or run.external_id if run else 'n/a'}",
-        f"- **Triage:** {page_url}",
-        f"- **Organization under test:** {failure.organization_under_test if failure else ''}",
+        f"- **scenarioId:** {_span(scenario)}",
+        f"- **invariantId:** {_span(invariant)}",
+        f"- **CI run:** {ci}",
+        f"- **Triage:** {_link(page_url)}",
+        "- **Organization under test:** "
+        + (
+            _span(failure.organization_under_test)
+            if failure and failure.organization_under_test
+            else ""
+        ),
         f"- **First seen:** {defect.first_seen:%Y-%m-%d %H:%M} UTC, "
         f"**last seen:** {defect.last_seen:%Y-%m-%d %H:%M} UTC, "
         f"**occurrences:** {defect.occurrence_count}",
         "",
         "## Artifacts",
-        *[f"- `{path}`" for path in (failure.artifacts if failure else [])],
+        *[f"- {_span(path)}" for path in (failure.artifacts if failure else [])],
         "",
         "## Expected",
         _code(failure.expected if failure else ""),
@@ -75,7 +108,7 @@ def defect_report(defect: Defect, *, page_url: str) -> DefectReport:
         "",
         "## Key entity ids",
         *[
-            f"- {name}: `{value}`"
+            f"- {_span(name)}: {_span(value)}"
             for name, value in (failure.key_entity_ids.items() if failure else [])
         ],
     ]

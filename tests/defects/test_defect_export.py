@@ -2,9 +2,11 @@
 
 import pytest
 from django.test import override_settings
+from markdown_it import MarkdownIt
 
-from defects.models import TriageSettings
+from defects.models import Defect, TriageSettings
 from runs.secrets import secret_encrypt
+from tests.builders import a_failure, a_report, a_scenario, a_triaged_run
 from tests.ci_standins import Receiver
 
 pytestmark = pytest.mark.django_db
@@ -17,12 +19,12 @@ def test_copy_as_defect_follows_the_runbook_template(triager, project, leak):
     markdown = triager.get(f"/p/dispatch/defects/{leak.pk}/defect.md").content.decode()
 
     assert markdown.startswith(
-        "# Integration failure: BID-001 / TENANT-004 (BID-001: bid-open notification"
+        "# Integration failure: `BID-001` / `TENANT-004` (`BID-001: bid-open notification"
     )
     for part in ("`BID-001`", "`TENANT-004`", "https://ci.example.test/runs/8812345",
                  "logs/nightly/2026-11-20/ci-artifacts/report.json", "only drivers of org-a",
                  "drv-b-1 of org-b was notified", 'TZ=UTC pnpm exec vitest --run -t "BID-001"',
-                 "bidWindowId: `bw-17`"):  # fmt: skip
+                 "`bidWindowId`: `bw-17`"):  # fmt: skip
         assert part in markdown, part
 
 
@@ -42,3 +44,31 @@ def test_create_github_issue_posts_the_report_with_the_project_token(triager, pr
     assert delivery["body"]["title"].startswith("Integration failure: BID-001 / TENANT-004")
     assert "https://github.test/acme/app/issues/7" in response.content.decode()
     assert leak.events.filter(text__contains="issues/7").exists()
+
+
+def test_hostile_ids_and_messages_cannot_inject_markdown_into_the_export(triager, project):
+    hostile = a_failure(
+        invariantId="TENANT-004`](https://evil.test/x) @admin",
+        message="x\n# Owned\n![pixel](https://evil.test/p.gif) [click](https://evil.test/) @admin",
+        expected="```\n# not a heading\n```",
+        observed="````",
+        organizationUnderTest="org-a`` [x](https://evil.test/)",
+        keyEntityIds={"id`](https://evil.test/)": "`@admin`"},
+        artifacts=["a`](https://evil.test/)"],
+    )
+    a_triaged_run(project, a_report("run-1", [
+        a_scenario("BID-001", "failed", failures=[hostile]),
+    ]))  # fmt: skip
+    defect = Defect.objects.get()
+
+    markdown = triager.get(f"/p/dispatch/defects/{defect.pk}/defect.md").content.decode()
+
+    tokens = MarkdownIt("commonmark").parse(markdown)
+    inline = [child for token in tokens if token.children for child in token.children]
+    links = {child.attrs.get("href") for child in inline if child.type == "link_open"}
+    assert not [t for t in inline if t.type == "image"]
+    assert all(not str(href).startswith("https://evil.test") for href in links), links
+    headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
+    assert len(headings) == 6 and not any("Owned" in h or "not a heading" in h for h in headings)
+    text = [child.content for child in inline if child.type == "text"]
+    assert not any("@admin" in piece for piece in text)
