@@ -31,4 +31,4 @@ USER 10001
 EXPOSE 8000
 # Asks with the first allowed host name, which is what Django accepts.
 HEALTHCHECK --interval=30s --timeout=5s CMD ["python", "-c", "import os,sys,urllib.request as u; h=os.environ.get('ALLOWED_HOSTS','localhost').split(',')[0]; sys.exit(u.urlopen(u.Request('http://127.0.0.1:8000/healthz', headers={'Host': h}), timeout=4).status != 200)"]
-CMD ["gunicorn", "triage.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2"]
+CMD ["gunicorn", "triage.wsgi", "-c", "python:triage.gunicorn_conf", "--bind", "0.0.0.0:8000", "--workers", "2"]

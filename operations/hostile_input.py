@@ -34,7 +34,5 @@ class HostileInputMiddleware:
             return _refusal(request, 400, "the address holds a control character", "path")
         for name, values in request.GET.lists():
             if CONTROL.search(name) or any(CONTROL.search(value) for value in values):
-                return _refusal(
-                    request, 400, "a query value holds a control character", name[:100]
-                )
+                return _refusal(request, 400, "a query value holds a control character", name[:100])
         return self.get_response(request)

@@ -1,16 +1,15 @@
 """One structured log line per request and per Celery task."""
 
 import logging
-import re
 import time
 from collections.abc import Callable
 
 from celery.signals import task_postrun, task_prerun
 from django.http import HttpRequest, HttpResponse
 
+from operations.redaction import redacted
+
 request_logger = logging.getLogger("triage.request")
-# A rerun's token is the credential of its callback URL: it never goes to a log.
-_RERUN_TOKEN = re.compile(r"(/api/v1/reruns/)[^/]+")
 task_logger = logging.getLogger("triage.task")
 _task_started: dict[str, float] = {}
 
@@ -24,7 +23,7 @@ class RequestLogMiddleware:
         response = self.get_response(request)
         # Only a user already loaded: reading request.user here could hit the database again.
         user = getattr(request, "_cached_user", None)
-        path = _RERUN_TOKEN.sub(r"\1[token]", request.path)
+        path = redacted(request.path)
         request_logger.info(
             "%s %s %s",
             request.method,

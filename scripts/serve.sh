@@ -36,7 +36,7 @@ else
 fi
 reload=()
 if [ "$DEBUG" = "true" ]; then reload=(--reload); fi
-"$BIN/gunicorn" triage.wsgi --bind "127.0.0.1:$PORT" --workers 2 --access-logfile - "${reload[@]}" &
+"$BIN/gunicorn" triage.wsgi -c python:triage.gunicorn_conf --bind "127.0.0.1:$PORT" --workers 2 --access-logfile - "${reload[@]}" &
 children+=($!)
 echo "Triage is serving on http://127.0.0.1:$PORT (Ctrl-C stops it)"
 wait -n

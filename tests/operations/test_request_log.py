@@ -42,4 +42,4 @@ def test_rerun_tokens_never_reach_the_request_log(client):
     finally:
         logger.removeHandler(handler)
     assert "super-secret-token" not in stream.getvalue()
-    assert "/api/v1/reruns/[token]/status" in stream.getvalue()
+    assert "/api/v1/reruns/[redacted]/status" in stream.getvalue()

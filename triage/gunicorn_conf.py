@@ -1,0 +1,3 @@
+"""Gunicorn settings every way of serving Triage shares (`-c python:triage.gunicorn_conf`)."""
+
+logger_class = "triage.gunicorn_logging.RedactingLogger"
