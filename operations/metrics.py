@@ -42,4 +42,9 @@ def metrics(request: HttpRequest) -> HttpResponse:
         given = request.headers.get("Authorization", "").encode()
         if not hmac.compare_digest(given, expected):
             return HttpResponse("metrics need the metrics token\n", status=401)
+    elif not settings.METRICS_PUBLIC:
+        return HttpResponse(
+            "metrics are off: set METRICS_TOKEN (or METRICS_PUBLIC=true on a private network)\n",
+            status=403,
+        )
     return HttpResponse(metrics_text(), content_type="text/plain; version=0.0.4; charset=utf-8")

@@ -308,5 +308,8 @@ LOGGING = {
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# Without a token /metrics answers only in development, or where an operator says it is safe
+# (a private network); it names projects and counts of their runs.
+METRICS_PUBLIC = env_bool("METRICS_PUBLIC", DEBUG)
 # Collectors that read figures from the database at scrape time.
 METRICS_COLLECTORS = ["reruns.metrics.RerunCollector"]

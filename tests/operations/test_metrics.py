@@ -8,6 +8,7 @@ from tests.http import post
 
 
 @pytest.mark.django_db(transaction=True)
+@override_settings(METRICS_PUBLIC=True)
 def test_metrics_count_reports_by_outcome_and_time_ingest(live_server, client):
     _, token = a_project("dispatch", "Dispatch")
     url = f"{live_server.url}/api/v1/projects/dispatch/runs"
@@ -40,3 +41,10 @@ def test_metrics_can_require_a_token(client):
     with override_settings(METRICS_TOKEN="scrape-me"):
         assert client.get("/metrics").status_code == 401
         assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-me").status_code == 200
+
+
+@pytest.mark.django_db
+def test_metrics_are_off_by_default_in_production(client):
+    with override_settings(METRICS_TOKEN="", METRICS_PUBLIC=False):
+        answer = client.get("/metrics")
+    assert answer.status_code == 403 and b"METRICS_TOKEN" in answer.content
