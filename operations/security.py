@@ -2,6 +2,8 @@
 
 import hashlib
 import logging
+import threading
+import time
 import unicodedata
 from collections.abc import Callable
 
@@ -30,13 +32,46 @@ class ContentSecurityPolicyMiddleware:
         return response
 
 
+class _LocalCounts:
+    """Failed logins counted in this process while the shared cache is down: people can still
+    sign in, and guessing is still throttled (per process, so at most a few times the limit)."""
+
+    MAX_KEYS = 10_000
+
+    def __init__(self) -> None:
+        self._counts: dict[str, tuple[int, float]] = {}
+        self._lock = threading.Lock()
+
+    def _count(self, key: str) -> int:
+        count, until = self._counts.get(key, (0, 0.0))
+        return count if until > time.monotonic() else 0
+
+    def get(self, key: str) -> int:
+        with self._lock:
+            return self._count(key)
+
+    def add(self, key: str) -> None:
+        with self._lock:
+            if len(self._counts) >= self.MAX_KEYS:
+                self._counts.clear()  # a flood of names must not grow memory without end
+            count = self._count(key) + 1
+            self._counts[key] = (count, time.monotonic() + settings.LOGIN_LOCKOUT_SECONDS)
+
+    def clear(self, key: str) -> None:
+        with self._lock:
+            self._counts.pop(key, None)
+
+
+_local = _LocalCounts()
+
+
 def _failures(key: str) -> int:
-    # With the cache (Redis) down people can still log in; throttling resumes when it is back.
     try:
-        return int(cache.get(key, 0))
+        shared = int(cache.get(key, 0))
     except Exception:
-        logger.warning("login throttling is off: the cache is unavailable", exc_info=True)
-        return 0
+        logger.warning("login throttling counts in-process: the cache is unavailable")
+        shared = 0
+    return max(shared, _local.get(key))
 
 
 def client_address(request: HttpRequest) -> str:
@@ -83,12 +118,15 @@ class ThrottledLoginView(auth_views.LoginView):
         except ValueError:
             cache.set(key, 1, settings.LOGIN_LOCKOUT_SECONDS)
         except Exception:
-            logger.warning("login throttling is off: the cache is unavailable", exc_info=True)
+            logger.warning("login throttling counts in-process: the cache is unavailable")
+            _local.add(key)
         return super().form_invalid(form)
 
     def form_valid(self, form: object) -> HttpResponse:
+        key = _throttle_key(self.request)
+        _local.clear(key)
         try:
-            cache.delete(_throttle_key(self.request))
+            cache.delete(key)
         except Exception:
-            logger.warning("login throttling is off: the cache is unavailable", exc_info=True)
+            logger.warning("login throttling counts in-process: the cache is unavailable")
         return super().form_valid(form)

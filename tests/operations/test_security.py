@@ -35,3 +35,24 @@ def test_forms_need_a_csrf_token():
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(a_user("tara", member_of=project))
     assert strict.post("/p/dispatch/defects/bulk/", {"action": "acknowledge"}).status_code == 403
+
+
+@override_settings(
+    LOGIN_FAILURE_LIMIT=3,
+    CACHES={
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    },
+)
+def test_logins_stay_throttled_while_the_cache_is_down(client):
+    a_user("dana")
+    for _ in range(3):
+        client.post("/accounts/login/", {"username": "dana", "password": "no"})
+
+    blocked = client.post("/accounts/login/", {"username": "dana", "password": "pw-for-tests"})
+    other = Client().post("/accounts/login/", {"username": "dana2", "password": "no"})
+
+    assert blocked.status_code == 429
+    assert other.status_code == 200  # another name is not locked out with it
