@@ -20,10 +20,10 @@ from pydantic import ValidationError
 
 from runs.schema import (
     FUTURE_SLACK,
+    MAX_VARIANT_TEXT,
     ReportInvalid,
     RunReport,
     field_path,
-    scenario_problems,
     variant_text,
 )
 
@@ -54,8 +54,10 @@ def compile_id_pattern(pattern: str) -> re.Pattern[str]:
 
 def normalised_id(match: re.Match[str]) -> str:
     """`BID_001` -> `BID-001`: one spelling whatever the runner allowed in names."""
-    if match.lastindex and match.lastindex >= 2 and match.group(1) and match.group(2):
-        return f"{match.group(1).upper()}-{match.group(2)}"
+    if match.lastindex and match.lastindex >= 2:
+        prefix, number = match.group(1, 2)
+        if prefix and number:
+            return f"{prefix.upper()}-{number}"
     return match.group(0)
 
 
@@ -177,6 +179,13 @@ class CaseReport:
         self._suite_label = ""
         self._suite_variant: dict[str, str] = {}
         self._suite_variant_text = ""
+        self._first_suite: dict[tuple[str, str, str], int] = {}
+        self._in_two_suites: set[tuple[str, str, str]] = set()
+        self._attempts_so_far: dict[tuple[str, str, str], int] = {}
+        self._decided_by_key: dict[tuple[str, str, int], dict[str, Any]] = {}
+        self._decided: list[dict[str, Any]] = []
+        self._as_read: dict[int, dict[str, Any]] = {}
+        self._any_variant = False
         self.started: datetime | None = None
         self.finished: datetime | None = None
         self.total_seconds = 0.0
@@ -204,6 +213,7 @@ class CaseReport:
             if clean_text(value, 200)
         }
         self._suite_variant_text = variant_text(self._suite_variant)
+        self._any_variant |= bool(self._suite_variant)
 
     def add(self, attempt: Attempt) -> None:
         name = clean_text(attempt.name, 1000)
@@ -229,12 +239,38 @@ class CaseReport:
             printed = first_lines(attempt.stdout)
             entry["failures"] = [self._failure(key, attempt, f, printed) for f in attempt.failures]
             entry["status"] = "error" if any(f.error for f in attempt.failures) else "failed"
+        full_name = full_name or "unnamed test"
         self._cases.append(
             _Case(
                 self._suite, self._suite_label, self._suite_variant, self._suite_variant_text,
-                scenario_id, full_name or "unnamed test", attempt.rerun, entry,
+                scenario_id, full_name, attempt.rerun, entry,
             )
         )  # fmt: skip
+        # The common report lists each test in one suite and reads repeats as retries: its
+        # scenarios are decided here as the cases come. Only when a test turns up in a second
+        # suite does `_scenarios` decide them again, all at once.
+        test = (scenario_id or full_name, self._suite_variant_text, full_name)
+        if self._first_suite.setdefault(test, self._suite) != self._suite:
+            self._in_two_suites.add(test)
+        if self.repeats_are_retries and not self._in_two_suites:
+            self._decide_as_it_comes(test, entry)
+
+    def _decide_as_it_comes(self, test: tuple[str, str, str], entry: dict[str, Any]) -> None:
+        key = test[0][:MAX_NAME]
+        number = self._attempts_so_far[test] = self._attempts_so_far.get(test, 0) + 1
+        entry["scenarioId"] = key
+        entry["attempt"] = number
+        if self._suite_variant:
+            entry["variant"] = self._suite_variant
+        same = self._decided_by_key.get((key, test[1], number))
+        if same is None:
+            self._decided_by_key[key, test[1], number] = entry
+            self._decided.append(entry)
+            return
+        if id(same) not in self._as_read:
+            # Merging changes an entry `_scenarios` may have to read again as it was.
+            self._as_read[id(same)] = {**same, "failures": list(same.get("failures", []))}
+        _merge(same, entry)
 
     def _scenarios(self) -> list[dict[str, Any]]:
         """Decide which test each case is: a scenario (its id, or its class and name) in a
@@ -247,12 +283,14 @@ class CaseReport:
         Repeats within one suite are retries, or distinct tests numbered #2, #3, ... when the
         project reads them so. Different cases carrying one id (parametrised cases) are one
         result: the worst status wins."""
-        first_suite: dict[tuple[str, str, str], int] = {}
-        in_two_suites: set[tuple[str, str, str]] = set()
+        if self.repeats_are_retries and not self._in_two_suites:
+            return self._decided
         for case in self._cases:
-            test = (case.scenario_id or case.full_name, case.variant_text, case.full_name)
-            if first_suite.setdefault(test, case.suite) != case.suite:
-                in_two_suites.add(test)
+            if id(case.entry) in self._as_read:
+                case.entry = self._as_read[id(case.entry)]
+            if "failures" in case.entry and not case.entry["failures"]:
+                del case.entry["failures"]
+        in_two_suites = self._in_two_suites
         suites_named: dict[str, list[int]] = defaultdict(list)
         if in_two_suites:
             for case in self._cases:
@@ -349,9 +387,23 @@ class CaseReport:
                 for error in exc.errors(include_url=False, include_input=False)[:50]
             ]
             raise ReportInvalid(problem, problems) from None
-        problems = scenario_problems(report)
-        if problems:
-            raise ReportInvalid(problem, problems)
+        # Each test is one (key, variant, attempt) by construction; only a variant's written
+        # length is left to check, on the few scenarios that have one of their own.
+        run_variant = report.run.variant
+        too_long = (
+            []
+            if not self._any_variant
+            else [
+                {"field": f"scenarios[{index}].variant", "problem": "is too long when written out"}
+                for index, scenario in enumerate(report.scenarios)
+                if scenario.variant
+                and len(variant_text({**run_variant, **scenario.variant})) > MAX_VARIANT_TEXT
+            ]
+        )
+        if len(variant_text(run_variant)) > MAX_VARIANT_TEXT:
+            too_long.insert(0, {"field": "run.variant", "problem": "is too long when written out"})
+        if too_long:
+            raise ReportInvalid(problem, too_long[:50])
         return report
 
 

@@ -83,3 +83,21 @@ def test_a_suite_name_that_could_not_be_stored_in_a_variant_is_still_read():
            + case + b"</testsuite></testsuites>")  # fmt: skip
     report = xml_report(xml, run=RUN)
     assert [s.variant for s in report.scenarios] == [{"suite": "a b"}, {"suite": "c"}]
+
+
+def test_cases_merged_early_are_read_again_as_they_were_once_a_name_turns_up_in_two_suites():
+    # BID-001's two cases in suite A are one result at first (parametrised: the worst status);
+    # then "BID-001 a" turns up in suite B too, and every case is decided again from scratch.
+    xml = (b'<testsuites><testsuite name="A"><testcase name="BID-001 a"/>'
+           b'<testcase name="BID-001 b"><failure message="TENANT-004 broke"/></testcase>'
+           b'</testsuite><testsuite name="B"><testcase name="BID-001 a"/></testsuite>'
+           b"</testsuites>")  # fmt: skip
+
+    report = xml_report(xml, run=RUN)
+
+    outcomes = sorted((s.scenario_id, str(s.variant), s.status) for s in report.scenarios)
+    assert outcomes == [
+        ("BID-001", "None", "failed"),
+        ("BID-001", "{'suite': 'A'}", "passed"),
+        ("BID-001", "{'suite': 'B'}", "passed"),
+    ]
