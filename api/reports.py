@@ -42,7 +42,23 @@ def _gunzip(body: bytes, limit: int) -> bytes:
     return bytes(out)
 
 
-def _report_body(request: HttpRequest) -> bytes:
+def _raw_body(request: HttpRequest, limit: int) -> bytes:
+    """The body as sent, also when it came in chunks (no Content-Length): a server that
+    de-chunks and ends the input (gunicorn says so in `wsgi.input_terminated`) lets it be read
+    to its end; otherwise the client is told to say the length."""
+    chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+    if not chunked or request.META.get("CONTENT_LENGTH"):
+        return request.body
+    if not request.META.get("wsgi.input_terminated"):
+        raise ApiError(411, "send the report with a Content-Length; chunked bodies are not read")
+    body = request.META["wsgi.input"].read(limit + 1)
+    if len(body) > limit:
+        raise ApiError(413, f"the report is larger than the limit of {limit} bytes")
+    return body
+
+
+def _report_body(request: HttpRequest) -> tuple[bytes, bytes]:
+    """(the body as sent, the report in it, gunzipped when it came compressed)."""
     if request.content_type not in JSON_CONTENT_TYPES | XML_CONTENT_TYPES:
         raise ApiError(
             415,
@@ -58,15 +74,15 @@ def _report_body(request: HttpRequest) -> bytes:
     if declared > limit:
         raise too_big
     try:
-        body = request.body
+        raw = _raw_body(request, limit)
     except RequestDataTooBig:
         raise too_big from None
     encoding = request.headers.get("Content-Encoding", "").strip().lower()
     if encoding == "gzip":
-        return _gunzip(body, limit)
+        return raw, _gunzip(raw, limit)
     if encoding not in ("", "identity"):
         raise ApiError(415, f"unsupported Content-Encoding {encoding!r}; use gzip or none")
-    return body
+    return raw, raw
 
 
 def _xml(request: HttpRequest, project: Project, body: bytes) -> RunReport:
@@ -124,13 +140,13 @@ def run_report_receive(request: HttpRequest, slug: str) -> JsonResponse:
     received_at = time.perf_counter()
     try:
         project = project_for_request(request, slug)
-        body = _report_body(request)
+        raw, body = _report_body(request)
         problem = signature_problem(
             project,
             timestamp=request.headers.get("X-Triage-Timestamp", ""),
             signature=request.headers.get("X-Triage-Signature", ""),
             target=request.get_full_path(),
-            body=request.body,
+            body=raw,
         )
         if problem:
             raise ApiError(401, problem)
