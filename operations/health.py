@@ -1,10 +1,13 @@
-"""`/healthz`: whether the database and the task broker answer, for load balancers."""
+"""`/healthz`: whether the database and the task broker answer and a worker consumes, for
+load balancers."""
 
 from celery import current_app
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
+
+from operations.heartbeat import heartbeat_problem
 
 
 def _database_ok() -> str | None:
@@ -27,9 +30,15 @@ def _broker_ok() -> str | None:
     return None
 
 
+def _worker_ok() -> str | None:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return None  # embedded mode: no worker process to wait for
+    return heartbeat_problem()
+
+
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    problems = [problem for problem in (_database_ok(), _broker_ok()) if problem]
+    problems = [problem for problem in (_database_ok(), _broker_ok(), _worker_ok()) if problem]
     return JsonResponse(
         {"status": "ok" if not problems else "unhealthy", "problems": problems},
         status=200 if not problems else 503,

@@ -37,7 +37,7 @@ PY
 "$work/venv/bin/python" manage.py migrate --no-input >/dev/null
 "$work/venv/bin/python" manage.py migrate --check
 port=$("$work/venv/bin/python" -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
-"$work/venv/bin/gunicorn" triage.wsgi --bind "127.0.0.1:$port" --workers 2 >"$work/gunicorn.log" 2>&1 &
+"$work/venv/bin/gunicorn" triage.wsgi -c python:triage.gunicorn_conf --bind "127.0.0.1:$port" --workers 2 >"$work/gunicorn.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 60); do
   if "$work/venv/bin/python" -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:$port/healthz', timeout=2).status != 200)" 2>/dev/null; then

@@ -228,6 +228,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBIL
 # Every module that defines tasks, so a worker knows them all before any message arrives.
 CELERY_IMPORTS = (
     "operations.request_log",
+    "operations.heartbeat",
     "defects.tasks",
     "defects.periodic",
     "reruns.tasks",
@@ -307,6 +308,8 @@ LOGGING = {
     },
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# /healthz reports the workers gone when no task finished for this long (beat runs one a minute).
+WORKER_STALE_SECONDS = env_int("WORKER_STALE_SECONDS", 600)
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 # Without a token /metrics answers only in development, or where an operator says it is safe
 # (a private network); it names projects and counts of their runs.
