@@ -259,7 +259,14 @@ class RunTriage:
 
     @property
     def incident_results(self) -> set[int]:
-        return {result.pk for item in self.incidents for result in item.results}
+        """Results shown only inside their incident's card: those with no failure of their
+        own outside it (one that also failed for another reason keeps its card)."""
+        return {
+            result.pk
+            for item in self.incidents
+            for result in item.results
+            if result.pk not in self.defect_of
+        }
 
 
 def run_triage(run: Run) -> RunTriage:

@@ -27,7 +27,9 @@ def heartbeat_problem(now: float | None = None) -> str | None:
         last = cache.get(KEY)
     except Exception as exc:
         return f"worker heartbeat: {exc.__class__.__name__}"
-    since = float(last) if last is not None else STARTED
+    # A stamp from before this process started (the stack was down a while) says nothing
+    # against workers that are only now starting: they get the same grace as a first start.
+    since = max(float(last), STARTED) if last is not None else STARTED
     quiet = now - since
     if quiet > settings.WORKER_STALE_SECONDS:
         return f"worker: no task finished for {int(quiet)} s"

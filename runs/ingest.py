@@ -392,14 +392,16 @@ def searchable_values(failure: FailureReport) -> list[tuple[str, str]]:
         if value is not None
     ]
     seen = {value for _, value in found}
+    from_evidence = 0
     for table in failure.evidence:
         for row in table.rows:
             for column, cell in row.items():
-                if len(seen) >= MAX_EVIDENCE_VALUES + len(found):
-                    return found
                 text = _id_like(cell)
                 if text and text not in seen:
+                    if from_evidence == MAX_EVIDENCE_VALUES:
+                        return found
                     seen.add(text)
+                    from_evidence += 1
                     found.append((f"{table.label or 'evidence'} · {column}"[:255], text))
     return found
 

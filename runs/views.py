@@ -174,8 +174,13 @@ def member_add_view(request: HttpRequest, slug: str) -> HttpResponse:
     if user is None or not form.cleaned_data.get("role"):
         messages.error(request, "No user of that name, or no role chosen.")
     else:
-        projects.membership_change(project=project, user=user, role=form.cleaned_data["role"])
-        messages.success(request, f"{user.get_username()} is a {form.cleaned_data['role']} now.")
+        try:
+            projects.membership_change(project=project, user=user, role=form.cleaned_data["role"])
+            messages.success(
+                request, f"{user.get_username()} is a {form.cleaned_data['role']} now."
+            )
+        except projects.LastAdmin as exc:
+            messages.error(request, f"Not changed: {exc}.")
     return redirect(reverse("project_settings", kwargs={"slug": slug}) + "#members")
 
 

@@ -10,8 +10,12 @@ export DEBUG=${DEBUG:-true}
 # The demo's rerun command: the small suite shipped in demo/suite, run in a scratch folder.
 if [ -z "${RERUN_COMMANDS:-}" ]; then
   mkdir -p .demo-rerun
-  RERUN_COMMANDS=$(printf '{"demo": {"argv": ["%s", "%s", "{scenarioIds}"], "cwd": "%s", "timeout": 120}}' \
-    "$PWD/$BIN/python" "$PWD/demo/suite/run_demo_suite.py" "$PWD/.demo-rerun")
+  # Written by Python, so any path (absolute VENV_BIN, spaces, quotes) makes valid JSON.
+  RERUN_COMMANDS=$("$BIN/python" -c 'import json, os, sys
+python, here = os.path.abspath(sys.argv[1]), os.getcwd()
+print(json.dumps({"demo": {"argv": [python, os.path.join(here, "demo/suite/run_demo_suite.py"),
+                 "{scenarioIds}"], "cwd": os.path.join(here, ".demo-rerun"), "timeout": 120}}))' \
+    "$BIN/python")
   export RERUN_COMMANDS
 fi
 

@@ -69,7 +69,10 @@ function localTimes(root) {
   });
 }
 document.addEventListener("DOMContentLoaded", function () { localTimes(document); });
-document.addEventListener("htmx:afterSwap", function (event) { localTimes(event.detail.target); });
+// After any swap (outerHTML replaces the target, out-of-band swaps fire their own event), the
+// whole page is cheap to go over again.
+document.addEventListener("htmx:afterSwap", function () { localTimes(document); });
+document.addEventListener("htmx:oobAfterSwap", function () { localTimes(document); });
 
 // Dispatcher settings: only the chosen kind's fields show (without script, all of them do).
 function showKindFields(select) {

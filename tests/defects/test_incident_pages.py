@@ -66,3 +66,17 @@ def test_everything_sharing_a_reason_is_listed_together_and_acknowledged_at_once
 
     states = dict(Defect.objects.values_list("scenario__key", "state"))
     assert states == {"BID-001": "acknowledged", "BID-002": "acknowledged", "SCH-001": "new"}
+
+
+def test_a_result_that_also_failed_for_another_reason_keeps_its_card(triager, project):
+    report = an_outage("night-1", failing=8)
+    other = a_failure(message="quota ignored for org-b")
+    first = report["scenarios"][0]
+    first["failures"] = [*first["failures"], other]
+    run = a_triaged_run(project, report)
+
+    html = triager.get(f"/p/dispatch/runs/{run.pk}/").content.decode()
+
+    assert html.count('class="card incident"') == 1
+    # API-000 is in the incident and has a defect of its own: its card stays, with both.
+    assert html.count('class="result card"') == 1 and "quota ignored for org-b" in html

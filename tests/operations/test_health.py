@@ -19,9 +19,10 @@ def test_healthz_checks_the_database_and_the_broker(client):
 def test_healthz_says_so_when_no_worker_has_finished_a_task_for_too_long(client, settings):
     from operations.heartbeat import heartbeat_record
 
-    settings.WORKER_STALE_SECONDS = 60
     heartbeat_record(now=time.time() - 120)
+    settings.WORKER_STALE_SECONDS = 0  # any quiet at all is too long
     stale = client.get("/healthz")
+    settings.WORKER_STALE_SECONDS = 60
     heartbeat_record()
     fresh = client.get("/healthz")
 
@@ -48,3 +49,14 @@ def test_a_task_a_real_worker_finishes_is_its_heartbeat(client, settings):
         worker.stop()
     settings.WORKER_STALE_SECONDS = 60
     assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_heartbeat_from_before_this_process_started_does_not_fail_a_fresh_start(settings):
+    from operations.heartbeat import STARTED, heartbeat_problem, heartbeat_record
+
+    settings.WORKER_STALE_SECONDS = 600
+    heartbeat_record(now=STARTED - 86_400)  # the stack was down a day, Redis kept the stamp
+
+    assert heartbeat_problem(now=STARTED + 60) is None
+    assert heartbeat_problem(now=STARTED + 601).startswith("worker: no task")

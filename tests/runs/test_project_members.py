@@ -64,3 +64,13 @@ def test_a_triager_cannot_manage_members_or_tokens(client):
     assert client.post("/p/dispatch/settings/members/", promote).status_code == 403
     assert client.post("/p/dispatch/settings/token/").status_code == 403
     assert Membership.objects.get(project=project).role == "triager"
+
+
+def test_the_last_admin_cannot_step_down_through_the_add_form_either(admin):
+    client, project, _ = admin
+
+    answer = client.post("/p/dispatch/settings/members/", {"username": "root", "role": "viewer"},
+                         follow=True)  # fmt: skip
+
+    assert answer.status_code == 200 and "only admin" in answer.content.decode()
+    assert Membership.objects.get(project=project).role == "admin"

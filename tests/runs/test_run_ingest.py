@@ -76,3 +76,18 @@ def test_a_report_keeps_its_digest_across_upgrades_that_add_optional_fields():
     assert report_digest(report) == (
         "86606c008eae18f8cb73f2216dc32693dad62e05f9bcc47b32a8196d7b8ad0ef"
     )
+
+
+def test_evidence_gives_a_failure_at_most_a_hundred_searchable_values():
+    from runs.ingest import MAX_EVIDENCE_VALUES, searchable_values
+    from runs.schema import FailureReport
+
+    rows = [{"id": f"n-{n}", "user_id": f"drv-{n}"} for n in range(1000)]
+    failure = FailureReport.model_validate(
+        {"keyEntityIds": {"orgId": "org-a"}, "evidence": [{"label": "t", "rows": rows}]}
+    )
+
+    values = searchable_values(failure)
+
+    assert values[0] == ("orgId", "org-a")
+    assert len(values) == 1 + MAX_EVIDENCE_VALUES
