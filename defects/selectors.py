@@ -36,6 +36,7 @@ from runs.models import (
 
 DEFECTS_PER_PAGE = 50
 VARIANTS_SHOWN = 20
+VARIANTS_LISTED = 4
 REASONS_SHOWN = 5
 OCCURRENCES_SHOWN = 50
 
@@ -69,7 +70,23 @@ def my_queue(
     unacknowledged_first = Case(
         When(state=Defect.State.ACKNOWLEDGED, then=Value(1)), default=Value(0)
     )
-    return list(defects.order_by(unacknowledged_first, "first_seen", "pk")[:500])
+    return with_variants(list(defects.order_by(unacknowledged_first, "first_seen", "pk")[:500]))
+
+
+def with_variants(defects: list[Defect]) -> list[Defect]:
+    """Each listed defect with the variants it failed in (`variants_failed`), in one query."""
+    found: dict[int, set[str]] = {}
+    for defect_id, variant in (
+        DefectOccurrence.objects.filter(defect__in=defects)
+        .exclude(result__variant="")
+        .order_by()
+        .values_list("defect_id", "result__variant")
+        .distinct()
+    ):
+        found.setdefault(defect_id, set()).add(variant)
+    for defect in defects:
+        defect.variants_failed = sorted(found.get(defect.pk, ()))[:VARIANTS_LISTED]
+    return defects
 
 
 _REGEX_SPECIAL = re.compile(r"([.^$+?()\[\]{}|\\])")
@@ -116,7 +133,9 @@ def failure_reason_of(project: Project, filters: dict[str, Any]) -> FailureReaso
 def defects_page(project: Project, filters: dict[str, Any], page_number: str | None) -> Page:
     # The list shows open defects unless asked for others.
     filters = {"state": STATE_FILTERS["open"], **filters}
-    return Paginator(defects_matching(project, filters), DEFECTS_PER_PAGE).get_page(page_number)
+    page = Paginator(defects_matching(project, filters), DEFECTS_PER_PAGE).get_page(page_number)
+    page.object_list = with_variants(list(page.object_list))
+    return page
 
 
 def defect_for_project(project: Project, defect_id: int) -> Defect:

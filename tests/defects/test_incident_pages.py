@@ -80,3 +80,15 @@ def test_a_result_that_also_failed_for_another_reason_keeps_its_card(triager, pr
     assert html.count('class="card incident"') == 1
     # API-000 is in the incident and has a defect of its own: its card stays, with both.
     assert html.count('class="result card"') == 1 and "quota ignored for org-b" in html
+
+
+def test_the_defect_list_names_the_variants_a_defect_fails_in(triager, project):
+    a_triaged_run(project, a_report("run-1", [
+        a_scenario("UI-009", "failed", variant={"browser": "webkit"}),
+        a_scenario("UI-009", "passed", variant={"browser": "chromium"}),
+    ]))  # fmt: skip
+
+    html = triager.get("/p/dispatch/defects/").content.decode()
+
+    assert 'fails in <span class="variant">browser=webkit</span>' in html
+    assert "browser=chromium" not in html
