@@ -59,8 +59,32 @@ def check_destination(url: str) -> None:
         raise OutboundRefused(f"cannot resolve {parts.hostname}: {exc}") from None
     for address in addresses:
         ip = ipaddress.ip_address(address.split("%")[0])
-        if not ip.is_global:
+        if not is_public(ip):
             raise OutboundRefused(f"{parts.hostname} resolves to a non-public address ({ip})")
+
+
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits (NAT64, local-use NAT64).
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address stands for: mapped, compatible, 6to4, Teredo, NAT64."""
+    found = [ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ())]
+    last32 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip in _IPV4_COMPATIBLE or any(ip in net for net in _NAT64):
+        found.append(last32)
+    return [each for each in found if each is not None]
+
+
+def is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Global, and so is every IPv4 address it carries (::ffff:127.0.0.1, 64:ff9b::a9fe:a9fe,
+    2002:7f00:1::, Teredo ... reach the address inside, whatever the IPv6 one says)."""
+    if not ip.is_global:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        return all(inner.is_global for inner in embedded_ipv4(ip))
+    return True
 
 
 def typed_destination(url: str) -> str:

@@ -25,6 +25,21 @@ OUTPUT_TAIL_CHARS = 4000
 SCENARIO_ID = re.compile(r"[A-Za-z][A-Za-z0-9]{0,31}[-_][0-9]{1,9}")
 
 
+MAX_CI_ANSWER_READ = 4096
+CI_EXCERPT_CHARS = 200
+_MARKUP = re.compile(r"<[^>]*>|\x1b\[[0-9;?]*[A-Za-z]")
+_UNPRINTABLE = re.compile(r"[^\x20-\x7e\u00a0-\uffff]+")
+
+
+def ci_excerpt(answer: bytes) -> str:
+    """What a refusing CI said, as the run page may show it: the start of its text, markup and
+    control characters taken out. A page of a host the server reached is no page to show in
+    full: that would let an admin read what only the server can see."""
+    text = _MARKUP.sub(" ", answer.decode(errors="replace"))
+    text = " ".join(_UNPRINTABLE.sub(" ", text).split())
+    return text[:CI_EXCERPT_CHARS] + ("…" if len(text) > CI_EXCERPT_CHARS else "")
+
+
 class TransientDispatchError(Exception):
     """CI could not be reached or answered 5xx: worth another try later."""
 
@@ -50,7 +65,7 @@ def _post(url: str, body: bytes, headers: dict[str, str], *, expect: tuple[int, 
     except outbound.OutboundRefused as error:
         raise DispatchRefused(str(error)) from None
     except urllib.error.HTTPError as error:
-        detail = error.read().decode(errors="replace")[:500]
+        detail = ci_excerpt(error.read(MAX_CI_ANSWER_READ))
         if error.code >= 500:
             raise TransientDispatchError(f"CI answered {error.code}: {detail}") from None
         raise DispatchRefused(f"CI answered {error.code}: {detail}") from None

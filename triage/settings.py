@@ -254,7 +254,9 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "triage@localhost")
 GITHUB_API_URL = env_str("GITHUB_API_URL", "https://api.github.com")
 # Webhooks, CI and GitHub calls may reach loopback/private addresses only when allowed
 # (development, tests, or a CI server inside your network).
-OUTBOUND_ALLOW_PRIVATE_NETWORKS = env_bool("OUTBOUND_ALLOW_PRIVATE_NETWORKS", DEBUG)
+# Loopback, private and link-local addresses stay out of reach in development too, unless the
+# operator says so (a webhook receiver on this machine).
+OUTBOUND_ALLOW_PRIVATE_NETWORKS = env_bool("OUTBOUND_ALLOW_PRIVATE_NETWORKS", False)
 # The only hosts Triage calls on a user's behalf (webhooks, CI, GitHub); "*.example.com"
 # covers subdomains, "*" anything (development only).
 OUTBOUND_ALLOWED_HOSTS = env_list(

@@ -52,3 +52,16 @@ def test_the_settings_page_shows_only_the_chosen_kinds_fields(live_server, page)
     # Every label focuses its own field: no id is used twice on the page.
     ids = page.eval_on_selector_all("[id]", "els => els.map(e => e.id)")
     assert len(ids) == len(set(ids))
+
+
+def test_what_a_refusing_ci_said_is_shown_as_a_short_plain_excerpt():
+    from reruns.dispatchers import CI_EXCERPT_CHARS, ci_excerpt
+
+    page = (b"<html><head><title>403</title></head><body><h1>Forbidden</h1>\x00\x1b[31m"
+            + b"internal-admin-panel " * 500 + b"</body></html>")  # fmt: skip
+
+    excerpt = ci_excerpt(page)
+
+    assert excerpt.startswith("403 Forbidden internal-admin-panel")
+    assert len(excerpt) <= CI_EXCERPT_CHARS + 1 and excerpt.endswith("…")
+    assert "<" not in excerpt and "\x00" not in excerpt and "\x1b" not in excerpt
