@@ -73,8 +73,9 @@ def my_queue(
     return with_variants(list(defects.order_by(unacknowledged_first, "first_seen", "pk")[:500]))
 
 
-def with_variants(defects: list[Defect]) -> list[Defect]:
-    """Each listed defect with the variants it failed in (`variants_failed`), in one query."""
+def with_variants(defects: list[Defect], *, most: int = VARIANTS_LISTED) -> list[Defect]:
+    """Each defect with (the first `most` of) the variants it failed in, as `variants_failed`,
+    in one query."""
     found: dict[int, set[str]] = {}
     for defect_id, variant in (
         DefectOccurrence.objects.filter(defect__in=defects)
@@ -85,7 +86,7 @@ def with_variants(defects: list[Defect]) -> list[Defect]:
     ):
         found.setdefault(defect_id, set()).add(variant)
     for defect in defects:
-        defect.variants_failed = sorted(found.get(defect.pk, ()))[:VARIANTS_LISTED]
+        defect.variants_failed = sorted(found.get(defect.pk, ()))[:most]
     return defects
 
 
@@ -190,13 +191,7 @@ def defect_view(defect: Defect) -> DefectView:
         .select_related("run", "run__suite", "failure", "result", "result__scenario")
         .order_by("-seen_at", "-id")[:OCCURRENCES_SHOWN]
     )
-    variants = sorted(
-        DefectOccurrence.objects.filter(defect=defect)
-        .exclude(result__variant="")
-        .order_by("result__variant")
-        .values_list("result__variant", flat=True)
-        .distinct()[:VARIANTS_SHOWN]
-    )
+    variants = with_variants([defect], most=VARIANTS_SHOWN)[0].variants_failed
     organizations = sorted(
         {o.failure.organization_under_test for o in occurrences if o.failure} - {""}
     )
