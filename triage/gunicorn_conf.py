@@ -5,10 +5,10 @@ logger_class = "triage.gunicorn_logging.RedactingLogger"
 # holds one thread, not a whole worker, so the others (and /healthz) keep answering.
 worker_class = "gthread"
 threads = 8
-# A request that has not arrived whole within this many seconds is dropped.
+# A worker stuck on one request this many seconds is restarted (gunicorn's own default, said
+# here because the slow-client defence leans on it).
 timeout = 30
-graceful_timeout = 30
 keepalive = 5
-# Bounds on what a request line and its headers may be.
+# Twice gunicorn's default: long query strings (repeated variants, filters) reach Triage, whose
+# own check answers an overlong address with a 414 that says so.
 limit_request_line = 8190
-limit_request_fields = 100
