@@ -163,3 +163,18 @@ def an_outage(
         ],
         **run,
     )
+
+
+def two_sharing_a_reason(run_id: str = "run-1") -> dict:
+    """BID-001 and BID-002 fail alike (too few for an incident in a run of 13); SCH-001 fails
+    in words of its own."""
+    shared = [a_failure(message="quota check skipped for org-b")]
+    return a_report(
+        run_id,
+        [
+            a_scenario("BID-001", "failed", failures=shared),
+            a_scenario("BID-002", "failed", failures=shared),
+            a_scenario("SCH-001", "failed"),
+            *[a_scenario(f"SCH-{n:03d}", "passed") for n in range(2, 12)],
+        ],
+    )

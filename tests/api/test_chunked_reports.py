@@ -2,18 +2,12 @@
 that cannot end the input says 411, never a misleading "malformed JSON"."""
 
 import http.client
-import os
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 
 from runs.models import Run
 from tests.builders import a_project, a_report, report_bytes
-from tests.http import free_port
-from tests.workers import ROOT, worker_database_url
+from tests.servers import Gunicorn
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,28 +27,12 @@ def post_chunked(host: str, port: int, path: str, body: bytes, token: str) -> tu
 @pytest.mark.fault
 def test_a_chunked_report_is_stored_under_gunicorn():
     _, token = a_project()
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": worker_database_url(), "ALLOWED_HOSTS": "127.0.0.1"}
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "triage.wsgi", "-c",
-         "python:triage.gunicorn_conf", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )  # fmt: skip
+    server = Gunicorn()
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                status, body = post_chunked("127.0.0.1", port, "/api/v1/projects/dispatch/runs",
-                                            report_bytes(a_report("chunked-1")), token)  # fmt: skip
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        status, body = post_chunked("127.0.0.1", server.port, "/api/v1/projects/dispatch/runs",
+                                    report_bytes(a_report("chunked-1")), token)  # fmt: skip
     finally:
-        os.killpg(server.pid, 15)
-        server.wait(timeout=30)
+        server.stop()
     assert status == 201, body
     assert Run.objects.get().external_id == "chunked-1"
 

@@ -8,25 +8,11 @@ import pytest
 from defects.grouping import defects_record_run
 from defects.models import Defect
 from runs.models import Run, ScenarioResult
-from tests.builders import a_report, a_scenario, report_bytes
+from tests.api.posting import post_json, post_xml
+from tests.builders import a_report, a_scenario
 
 pytestmark = pytest.mark.django_db
 SUREFIRE = Path(__file__).parent.parent / "fixtures" / "junit" / "surefire-reruns"
-RUNS = "/api/v1/projects/dispatch/runs"
-
-
-def post_json(client, token, report):
-    return client.post(
-        RUNS, report_bytes(report), content_type="application/json",
-        HTTP_AUTHORIZATION=f"Bearer {token}",
-    )  # fmt: skip
-
-
-def post_xml(client, token, body, query):
-    return client.post(
-        f"{RUNS}?{query}", body, content_type="application/xml",
-        HTTP_AUTHORIZATION=f"Bearer {token}",
-    )  # fmt: skip
 
 
 def shard(name, scenarios, **run):

@@ -5,25 +5,15 @@ from pathlib import Path
 import pytest
 
 from runs.models import Project, Run, ScenarioFlake, ScenarioResult
-from tests.builders import a_report, a_scenario, report_bytes
+from tests.api.posting import post_json, post_xml
+from tests.builders import a_report, a_scenario
 
 pytestmark = pytest.mark.django_db
 JUNIT = Path(__file__).parent.parent / "fixtures" / "junit"
-RUNS = "/api/v1/projects/dispatch/runs"
-
-
-def post_json(client, token, report):
-    return client.post(
-        RUNS, report_bytes(report), content_type="application/json",
-        HTTP_AUTHORIZATION=f"Bearer {token}",
-    )  # fmt: skip
 
 
 def post_file(client, token, name, query="runId=ci-1&suite=e2e"):
-    return client.post(
-        f"{RUNS}?{query}", (JUNIT / name).read_bytes(), content_type="application/xml",
-        HTTP_AUTHORIZATION=f"Bearer {token}",
-    )  # fmt: skip
+    return post_xml(client, token, (JUNIT / name).read_bytes(), query)
 
 
 def results(run_id="ci-1"):
@@ -188,18 +178,14 @@ def test_xml_variants_too_long_to_store_are_refused_naming_the_field(client, tok
 
 def test_suites_with_long_names_keep_their_tests_apart(client, token):
     suite = "packages/" + "very-long-folder/" * 20
+    # The same two names in both suites: each is two tests, and the id gets the suite as variant.
     cases = "".join(
-        f'<testsuite name="{suite}{n}.test.js"><testcase classname="board" name="refreshes {m}"/>'
+        f'<testsuite name="{suite}{n}.test.js"><testcase classname="board" name="refreshes 0"/>'
         f'<testcase classname="board" name="BID-001 rounds"/></testsuite>'
         for n in range(2)
-        for m in [n]
     )
-    # The same two names in both suites: each is two tests, and the id gets the suite as variant.
-    body = f"<testsuites>{cases.replace('refreshes 1', 'refreshes 0')}</testsuites>".encode()
-    answer = client.post(
-        f"{RUNS}?runId=ci-1&suite=unit", body, content_type="application/xml",
-        HTTP_AUTHORIZATION=f"Bearer {token}",
-    )  # fmt: skip
+    answer = post_xml(client, token, f"<testsuites>{cases}</testsuites>".encode(),
+                      "runId=ci-1&suite=unit")  # fmt: skip
 
     assert answer.status_code == 201, answer.content
     stored = results()

@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from defects.models import Defect
-from tests.builders import a_triaged_run, a_user, an_outage
+from tests.builders import a_triaged_run, a_user, an_outage, two_sharing_a_reason
 from tests.conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -56,17 +56,10 @@ def test_everything_sharing_a_reason_is_acknowledged_in_one_go(
     live_server, page, project_and_token
 ):
     from runs.models import FailureReason
-    from tests.builders import a_failure, a_report, a_scenario
 
     project, _ = project_and_token
     a_user("olga", member_of=project)
-    shared = [a_failure(message="quota check skipped for org-b")]
-    a_triaged_run(project, a_report("run-1", [
-        a_scenario("BID-001", "failed", failures=shared),
-        a_scenario("BID-002", "failed", failures=shared),
-        a_scenario("SCH-001", "failed"),
-        *[a_scenario(f"SCH-{n:03d}", "passed") for n in range(2, 12)],
-    ]))  # fmt: skip
+    a_triaged_run(project, two_sharing_a_reason())
     reason = FailureReason.objects.get(text="quota check skipped for org-b")
     log_in(page, live_server, "olga")
 

@@ -7,7 +7,14 @@ import pytest
 
 from defects.models import Defect
 from runs.models import FailureReason
-from tests.builders import a_failure, a_report, a_scenario, a_triaged_run, an_outage
+from tests.builders import (
+    a_failure,
+    a_report,
+    a_scenario,
+    a_triaged_run,
+    an_outage,
+    two_sharing_a_reason,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -49,13 +56,7 @@ def test_a_reason_page_says_where_and_since_when_it_struck(triager, project):
 
 
 def test_everything_sharing_a_reason_is_listed_together_and_acknowledged_at_once(triager, project):
-    shared = [a_failure(message="quota check skipped for org-b")]
-    a_triaged_run(project, a_report("run-1", [
-        a_scenario("BID-001", "failed", failures=shared),
-        a_scenario("BID-002", "failed", failures=shared),
-        a_scenario("SCH-001", "failed"),
-        *[a_scenario(f"SCH-{n:03d}", "passed") for n in range(2, 12)],
-    ]))  # fmt: skip
+    a_triaged_run(project, two_sharing_a_reason())
     reason = FailureReason.objects.get(text="quota check skipped for org-b")
 
     html = triager.get(f"/p/dispatch/defects/?failure_reason={reason.pk}").content.decode()
