@@ -154,7 +154,9 @@ def run_report_receive(request: HttpRequest, slug: str) -> JsonResponse:
             report = _xml(request, project, body)
         else:
             report = report_parse(body)
-        outcome = report_arrived(project=project, report=report, received_at=received_at)
+        outcome = report_arrived(
+            project=project, report=report, received_at=received_at, answer_first=True
+        )
     except ApiError as exc:
         REPORTS.labels("refused", str(exc.status)).inc()
         return exc.response()

@@ -3,16 +3,19 @@ report, the demo), so no path forgets a step.
 
 It lives here, in the area that knows both the defect workflow and reruns: the run is stored
 all-or-nothing first, then its failures are grouped into defects and a rerun waiting for it
-is given its outcome. Those later steps stand on their own: when one fails the run stays
-stored, and the periodic sweeps catch up."""
+is given its outcome (`reruns.follow_up`)."""
 
 import logging
 import time
 
-from defects.grouping import defects_record_run
+from django.conf import settings
+from django.db import transaction
+
+from operations.after_response import after_response
 from operations.metrics import INGEST_SECONDS
+from reruns.follow_up import report_follow_up
 from reruns.models import Rerun
-from reruns.outcomes import reruns_attach_report
+from reruns.report_tasks import follow_up_report
 from runs.ingest import IngestResult, run_ingest
 from runs.models import Project
 from runs.schema import RunReport
@@ -26,6 +29,7 @@ def report_arrived(
     report: RunReport,
     rerun: Rerun | None = None,
     received_at: float | None = None,
+    answer_first: bool = False,
 ) -> IngestResult:
     """Store the report exactly once and set the triage work in motion for its run.
 
@@ -34,17 +38,28 @@ def report_arrived(
     reading) is when a webhook began reading the report: the time until it is stored goes to
     the ingest metric. Raises ReportConflict like `run_ingest`.
 
-    The later steps run for a report sent again too: each does its work once, so a run whose
-    grouping failed the first time catches up, however old it is."""
+    With `answer_first` (a client is waiting) the follow-up runs in a worker, or in this
+    process once the response is sent, so the answer never waits for grouping however many
+    failures the report holds; without it, the follow-up is done before returning.
+
+    The follow-up runs for a report sent again too: each step does its work once, so a run
+    whose grouping failed the first time catches up, however old it is."""
     outcome = run_ingest(project=project, report=report)
     if outcome.created and received_at is not None:
         INGEST_SECONDS.observe(time.perf_counter() - received_at)
-    try:
-        defects_record_run(run=outcome.run)
-    except Exception:
-        logger.exception("grouping the failures of run %s failed", outcome.run.pk)
-    try:
-        reruns_attach_report(run=outcome.run, fallback=rerun)
-    except Exception:
-        logger.exception("attaching run %s to its rerun failed", outcome.run.pk)
+    run_id, rerun_id = outcome.run.pk, rerun.pk if rerun else None
+    if not answer_first:
+        report_follow_up(run_id=run_id, rerun_id=rerun_id)
+    elif settings.REPORT_FOLLOW_UP_IN_PROCESS:
+        after_response(lambda: report_follow_up(run_id=run_id, rerun_id=rerun_id))
+    else:
+        transaction.on_commit(lambda: _queue(run_id, rerun_id))
     return outcome
+
+
+def _queue(run_id: int, rerun_id: int | None) -> None:
+    try:
+        follow_up_report.delay(run_id, rerun_id)
+    except Exception:
+        # Broker down: the run is stored, and the defects sweep groups it when it is back.
+        logger.warning("could not queue the follow-up of run %s; the sweep will", run_id)

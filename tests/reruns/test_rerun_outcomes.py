@@ -18,6 +18,7 @@ from tests.builders import (
     report_bytes,
 )
 from tests.http import post
+from tests.workers import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,9 +43,11 @@ def test_the_ci_report_completes_the_rerun_and_a_pass_marks_a_flake_not_a_fix(
                   token=token)  # fmt: skip
 
     assert answer.status == 201
+    # The answer comes first; the rerun gets its outcome right after.
+    assert wait_for(lambda: Rerun.objects.get(pk=rerun.pk).state == "passed", seconds=10)
     rerun.refresh_from_db()
     defect.refresh_from_db()
-    assert rerun.state == "passed" and rerun.report_run.external_id == "gh-1-rerun"
+    assert rerun.report_run.external_id == "gh-1-rerun"
     assert rerun.ci_url == "https://ci.example.test/r/9"
     assert defect.state == "new", "a green rerun does not resolve the defect"
     assert defect.suggested_class == "flake"
