@@ -10,7 +10,7 @@ from django.conf import settings
 from defects.models import Defect, DefectOccurrence, TriageSettings
 from operations import outbound
 from runs.models import InvariantFailure
-from runs.secrets import secret_decrypt
+from runs.secrets import SecretUnreadable, secret_decrypt
 from runs.selectors import repro_line
 
 GITHUB_TIMEOUT_SECONDS = 15
@@ -119,10 +119,20 @@ class GitHubError(Exception):
     pass
 
 
+def _github_token(triage_settings: TriageSettings | None) -> str:
+    try:
+        return secret_decrypt(triage_settings.github_token_encrypted) if triage_settings else ""
+    except SecretUnreadable:
+        raise GitHubError(
+            "the stored GitHub token cannot be read with the current encryption keys; "
+            "enter it again in the project settings"
+        ) from None
+
+
 def github_issue_create(*, defect: Defect, page_url: str) -> str:
     """Open a GitHub issue for the defect with the project's token; returns its URL."""
     triage_settings = TriageSettings.objects.filter(project_id=defect.project_id).first()
-    token = secret_decrypt(triage_settings.github_token_encrypted) if triage_settings else ""
+    token = _github_token(triage_settings)
     if not triage_settings or not triage_settings.github_repository or not token:
         raise GitHubError("set a GitHub repository and token in the project settings first")
     report = defect_report(defect, page_url=page_url)

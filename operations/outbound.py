@@ -2,13 +2,18 @@
 
 They never follow redirects, and unless the operator allows it they never reach loopback,
 private or link-local addresses: an admin field must not become a way into the server's
-own network (SSRF)."""
+own network (SSRF). The host is resolved once: the request goes to an address that was
+checked, so a name that resolves differently a moment later (DNS rebinding) changes nothing."""
 
+import functools
+import http.client
 import ipaddress
 import socket
+import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 
 from django import forms
 from django.conf import settings
@@ -18,12 +23,18 @@ class OutboundRefused(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class Pin:
+    """A destination as checked: the host the URL names, and the addresses it resolved to."""
+
+    host: str
+    port: int
+    addresses: tuple[str, ...]
+
+
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args: object, **kwargs: object) -> None:
         return None
-
-
-_opener = urllib.request.build_opener(_NoRedirects)
 
 
 def host_allowed(host: str) -> bool:
@@ -37,8 +48,8 @@ def host_allowed(host: str) -> bool:
     return False
 
 
-def check_destination(url: str) -> None:
-    """Raise OutboundRefused unless `url` is http(s) to an allowed, (by default) public host."""
+def _allowed_parts(url: str) -> tuple[str, int]:
+    """The URL's host and port, once its scheme, port and host are acceptable."""
     parts = urllib.parse.urlsplit(url)
     try:
         port = parts.port
@@ -51,16 +62,40 @@ def check_destination(url: str) -> None:
             f"{parts.hostname} is not in the server's allowed outbound hosts "
             "(OUTBOUND_ALLOWED_HOSTS)"
         )
-    if settings.OUTBOUND_ALLOW_PRIVATE_NETWORKS:
-        return
+    return parts.hostname, port or (443 if parts.scheme == "https" else 80)
+
+
+def _resolve(host: str, port: int) -> tuple[str, ...]:
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, port or 443)}
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
-        raise OutboundRefused(f"cannot resolve {parts.hostname}: {exc}") from None
+        raise OutboundRefused(f"cannot resolve {host}: {exc}") from None
+    # In the resolver's order, each once: connecting tries them the way urllib would.
+    return tuple(dict.fromkeys(str(info[4][0]) for info in found))
+
+
+def _refuse_non_public(host: str, addresses: tuple[str, ...]) -> None:
     for address in addresses:
         ip = ipaddress.ip_address(address.split("%")[0])
         if not is_public(ip):
-            raise OutboundRefused(f"{parts.hostname} resolves to a non-public address ({ip})")
+            raise OutboundRefused(f"{host} resolves to a non-public address ({ip})")
+
+
+def destination_pin(url: str) -> Pin:
+    """Resolve the URL's host once and check every address it has; the request is then made
+    to these addresses only. Raises OutboundRefused."""
+    host, port = _allowed_parts(url)
+    addresses = _resolve(host, port)
+    if not settings.OUTBOUND_ALLOW_PRIVATE_NETWORKS:
+        _refuse_non_public(host, addresses)
+    return Pin(host=host, port=port, addresses=addresses)
+
+
+def check_destination(url: str) -> None:
+    """Raise OutboundRefused unless `url` is http(s) to an allowed, (by default) public host."""
+    host, port = _allowed_parts(url)
+    if not settings.OUTBOUND_ALLOW_PRIVATE_NETWORKS:
+        _refuse_non_public(host, _resolve(host, port))
 
 
 # IPv6 prefixes that carry an IPv4 address in their last 32 bits (NAT64, local-use NAT64).
@@ -98,9 +133,83 @@ def typed_destination(url: str) -> str:
     return url
 
 
+def pinned_socket(pin: Pin, timeout: float | object) -> socket.socket:
+    """A TCP connection to the first of the pin's addresses that answers; never a lookup."""
+    error: OSError | None = None
+    for address in pin.addresses:
+        try:
+            return socket.create_connection((address, pin.port), timeout)
+        except OSError as exc:
+            error = exc
+    raise error or OSError(f"no address to connect to for {pin.host}")
+
+
+class PinnedHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, host: str, *, pin: Pin, **kwargs: object) -> None:
+        super().__init__(host, **kwargs)
+        self.pin = pin
+
+    def connect(self) -> None:
+        self.sock = pinned_socket(self.pin, self.timeout)
+
+
+class PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """TLS to the pinned address, verified against the host name (which is also the SNI)."""
+
+    def __init__(self, host: str, *, pin: Pin, context: ssl.SSLContext, **kwargs: object) -> None:
+        super().__init__(host, context=context, **kwargs)
+        self.pin = pin
+        self.tls = context
+
+    def connect(self) -> None:
+        sock = pinned_socket(self.pin, self.timeout)
+        try:
+            self.sock = self.tls.wrap_socket(sock, server_hostname=self.pin.host)
+        except BaseException:
+            sock.close()
+            raise
+
+
+class _PinnedHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, pin: Pin) -> None:
+        super().__init__()
+        self.pin = pin
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(functools.partial(PinnedHTTPConnection, pin=self.pin), req)
+
+
+class _PinnedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, pin: Pin) -> None:
+        super().__init__()
+        self.pin = pin
+        self.tls = ssl.create_default_context()
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        connection = functools.partial(PinnedHTTPSConnection, pin=self.pin)
+        return self.do_open(connection, req, context=self.tls)
+
+
+def _opener(pin: Pin) -> urllib.request.OpenerDirector:
+    # No proxy: a proxy would resolve the host again itself, out of the check's reach.
+    return urllib.request.build_opener(
+        _NoRedirects, urllib.request.ProxyHandler({}),
+        _PinnedHTTPHandler(pin), _PinnedHTTPSHandler(pin),
+    )  # fmt: skip
+
+
+def pinned_post(
+    pin: Pin, url: str, body: bytes, headers: dict[str, str], *, timeout: float
+) -> tuple[int, bytes]:
+    """POST `url` over a connection to the pin's addresses; the URL's host goes in the Host
+    header and, for https, is what the certificate must name."""
+    if _allowed_parts(url) != (pin.host, pin.port):
+        raise OutboundRefused(f"{url[:100]} is not a URL of {pin.host}:{pin.port}")
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    with _opener(pin).open(request, timeout=timeout) as response:
+        return response.status, response.read()
+
+
 def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float) -> tuple[int, bytes]:
     """POST and return (status, body); raises urllib's HTTPError for 4xx/5xx, OSError else."""
-    check_destination(url)
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    with _opener.open(request, timeout=timeout) as response:
-        return response.status, response.read()
+    return pinned_post(destination_pin(url), url, body, headers, timeout=timeout)

@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from operations import outbound
 from reruns.models import Dispatcher, Rerun
-from runs.secrets import secret_decrypt
+from runs.secrets import SecretUnreadable, secret_decrypt
 
 HTTP_TIMEOUT_SECONDS = 15
 COMMAND_ENV_PASSED = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
@@ -73,12 +73,24 @@ def _post(url: str, body: bytes, headers: dict[str, str], *, expect: tuple[int, 
         raise TransientDispatchError(f"CI could not be reached: {error}") from None
 
 
+def _stored_secret(encrypted: str, what: str) -> str:
+    try:
+        return secret_decrypt(encrypted)
+    except SecretUnreadable:
+        # Never dispatch without it: an unsigned webhook or a token-less call is not the
+        # request the admin set up.
+        raise DispatchRefused(
+            f"the stored {what} cannot be read with the current encryption keys; "
+            "enter it again in the dispatcher settings"
+        ) from None
+
+
 def callback_url(rerun: Rerun) -> str:
     return settings.PUBLIC_URL + reverse("api_rerun_status", kwargs={"token": rerun.token})
 
 
 def _github(dispatcher: Dispatcher, rerun: Rerun) -> Dispatched:
-    token = secret_decrypt(dispatcher.github_token_encrypted)
+    token = _stored_secret(dispatcher.github_token_encrypted, "GitHub token")
     if not token and dispatcher.github_token_env in settings.RERUN_GITHUB_TOKEN_ENVS:
         token = os.environ.get(dispatcher.github_token_env, "")
     if not (dispatcher.github_repository and dispatcher.github_workflow and token):
@@ -132,7 +144,7 @@ def _webhook(dispatcher: Dispatcher, rerun: Rerun) -> Dispatched:
         },
         sort_keys=True,
     ).encode()
-    secret = secret_decrypt(dispatcher.webhook_secret_encrypted)
+    secret = _stored_secret(dispatcher.webhook_secret_encrypted, "webhook secret")
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "triage",

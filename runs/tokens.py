@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from runs.models import Project, ProjectToken
-from runs.secrets import secret_decrypt, secret_encrypt
+from runs.secrets import SecretUnreadable, secret_decrypt, secret_encrypt
 
 TOKEN_PREFIX = "trg_"  # noqa: S105 - a recognisable prefix, not a secret
 SIGNATURE_WINDOW_SECONDS = 300
@@ -89,7 +89,11 @@ def signature_problem(
     """None when the report is signed as the project requires, else what is wrong."""
     if not project.signing_secret_encrypted:
         return None
-    secret = secret_decrypt(project.signing_secret_encrypted)
+    try:
+        secret = secret_decrypt(project.signing_secret_encrypted)
+    except SecretUnreadable:
+        # Refused, as an unsigned report would be; the operator issues a new signing secret.
+        return "the server cannot read this project's signing secret; a new one must be issued"
     if not timestamp or not signature:
         return "this project requires X-Triage-Timestamp and X-Triage-Signature headers"
     try:

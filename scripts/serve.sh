@@ -7,6 +7,27 @@ BIN=${VENV_BIN:-.venv/bin}
 PORT=${PORT:-8000}
 export DEBUG=${DEBUG:-true}
 
+# Keys of this install, made on first start and kept out of git: none is in the source. Keys
+# already in the environment win. FIELD_ENCRYPTION_KEYS encrypts the secrets stored in the
+# database; its file may hold a new key, a comma and the old one while rotating.
+SECRETS_DIR=${SECRETS_DIR:-.secrets}
+key_file() {  # key_file <name> <Python printing a new key>: the key in the file, made if missing
+  local file="$SECRETS_DIR/$1"
+  if [ ! -s "$file" ]; then
+    (umask 077 && mkdir -p "$SECRETS_DIR" && "$BIN/python" -c "$2" >"$file.new" && mv "$file.new" "$file")
+  fi
+  cat "$file"
+}
+if [ -z "${SECRET_KEY:-}" ]; then
+  SECRET_KEY=$(key_file secret_key 'import secrets; print(secrets.token_urlsafe(50))')
+  export SECRET_KEY
+fi
+if [ -z "${FIELD_ENCRYPTION_KEYS:-}${FIELD_ENCRYPTION_KEY:-}" ]; then
+  FIELD_ENCRYPTION_KEYS=$(key_file field_encryption_keys \
+    'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')
+  export FIELD_ENCRYPTION_KEYS
+fi
+
 # The demo's rerun command: the small suite shipped in demo/suite, run in a scratch folder.
 if [ -z "${RERUN_COMMANDS:-}" ]; then
   mkdir -p .demo-rerun

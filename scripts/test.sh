@@ -13,6 +13,12 @@ export DEBUG=false SECURE_SSL_REDIRECT=false SECURE_COOKIES=false STATIC_FROM_SO
 export SECRET_KEY=${SECRET_KEY:-tests-only-secret-key-$(date +%s%N)}
 # Test tasks go to a queue of their own, which only the tests' own workers read.
 export CELERY_QUEUE=${CELERY_QUEUE:-triage-tests}
+# Every process the tests start appends its log lines (gunicorn's access log too) to one file,
+# which the last test reads back for credentials.
+mkdir -p test-artifacts
+export LOG_FILE=${LOG_FILE:-$PWD/test-artifacts/suite-log.jsonl}
+: > "$LOG_FILE"
+export GUNICORN_CMD_ARGS="--access-logfile '$LOG_FILE'"
 # The tests' stand-ins for CI, GitHub and chat webhooks listen on 127.0.0.1.
 export OUTBOUND_ALLOW_PRIVATE_NETWORKS=true OUTBOUND_ALLOWED_HOSTS=127.0.0.1,localhost
 

@@ -28,6 +28,29 @@ def empty_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def follow_up_in_process(settings):
+    """What follows a stored report runs as in the embedded mode: in the web process, once the
+    response is sent. The tests that run it in a real worker say so
+    (tests/api/test_report_follow_up.py)."""
+    settings.REPORT_FOLLOW_UP_IN_PROCESS = True
+
+
+def pytest_collection_modifyitems(items):
+    """The log audit reads what every other test made the processes write: it goes last."""
+    items.sort(key=lambda item: item.get_closest_marker("log_audit") is not None)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item):
+    """A live server's work after a response finishes before the test's database is emptied."""
+    from operations.after_response import wait_idle
+
+    if not wait_idle(timeout=60):
+        pytest.fail("work after a response was still running a minute after the test")
+    yield
+
+
 @pytest.fixture
 def project_and_token(db):
     return a_project("dispatch", "Dispatch")

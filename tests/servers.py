@@ -9,6 +9,7 @@ import urllib.request
 from pathlib import Path
 
 from tests.http import free_port
+from tests.log_audit import keep
 from tests.workers import ROOT, wait_for, worker_database_url
 
 
@@ -43,4 +44,5 @@ class Gunicorn:
         """Stop the server; what it printed."""
         os.killpg(self.process.pid, 15)
         output, _ = self.process.communicate(timeout=30)
+        keep(output or "")
         return output or ""

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from tests.log_audit import keep
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -67,6 +69,7 @@ class Worker:
         else:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
+        keep(self.log())
 
 
 def purge_queue(**env: str) -> None:

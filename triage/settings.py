@@ -1,7 +1,8 @@
 """Triage settings: every knob is an environment variable with a safe development default.
 
-`.env.example` lists them. Production sets DEBUG=false (the default), SECRET_KEY,
-ALLOWED_HOSTS, DATABASE_URL and REDIS_URL.
+`.env.example` lists them. SECRET_KEY has no default, in any mode. Production sets
+DEBUG=false (the default), SECRET_KEY, FIELD_ENCRYPTION_KEYS, ALLOWED_HOSTS, DATABASE_URL and
+REDIS_URL.
 """
 
 import json
@@ -9,6 +10,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -45,15 +47,32 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
 
+def fernet_keys(name: str, older_name: str) -> list[str]:
+    """A comma-separated list of Fernet keys, each checked now: a mistyped key must stop the
+    start, not make every stored secret unreadable later."""
+    if env_list(name, "") and env_list(older_name, ""):
+        raise ImproperlyConfigured(f"set {name} only ({older_name} is its older name)")
+    keys = env_list(name, "") or env_list(older_name, "")
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"key {position} of {name} is not a Fernet key (32 url-safe base64-encoded "
+                "bytes, as `Fernet.generate_key()` makes)"
+            ) from None
+    return keys
+
+
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY", "")
 if not SECRET_KEY:
-    if not DEBUG:
-        # Never run production on a key that is in the source code.
-        raise ImproperlyConfigured(
-            "SECRET_KEY is not set: set it in production, or DEBUG=true for development"
-        )
-    SECRET_KEY = "django-insecure-development-only-key"  # noqa: S105 - DEBUG only
+    # No key lives in the source, not even for development: a known key signs anyone's session.
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set: set it to a long random value, e.g. the output of "
+        "`python3 -c 'import secrets; print(secrets.token_urlsafe(50))'`. `make run` makes one "
+        "per install on first start: `export SECRET_KEY=$(cat .secrets/secret_key)`"
+    )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -218,6 +237,9 @@ REDIS_URL = env_str("REDIS_URL", "")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+# What follows a stored report (grouping, rerun outcome) runs after the webhook's answer: in a
+# worker, or, in the embedded mode, in the web process once the response is sent.
+REPORT_FOLLOW_UP_IN_PROCESS = env_bool("REPORT_FOLLOW_UP_IN_PROCESS", not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -232,6 +254,7 @@ CELERY_IMPORTS = (
     "defects.tasks",
     "defects.periodic",
     "reruns.tasks",
+    "reruns.report_tasks",
     "reruns.periodic",
 )
 CELERY_BEAT_SCHEDULE = {
@@ -277,12 +300,33 @@ try:
     RERUN_COMMANDS = json.loads(env_str("RERUN_COMMANDS", "{}"))
 except ValueError as exc:
     raise ImproperlyConfigured(f"RERUN_COMMANDS is not valid JSON: {exc}") from exc
-# Encrypts stored third-party tokens; defaults to a key derived from SECRET_KEY.
-FIELD_ENCRYPTION_KEY = env_str("FIELD_ENCRYPTION_KEY", "")
+# Fernet keys for stored secrets (GitHub tokens, webhook and signing secrets): the first
+# encrypts, each decrypts, so a rotation puts the new key first and keeps the old one after it
+# until `manage.py rotate_secrets` has run. FIELD_ENCRYPTION_KEY is the older name of the list.
+# Without a key, one derived from SECRET_KEY encrypts, as it did before these settings existed.
+FIELD_ENCRYPTION_KEYS = fernet_keys("FIELD_ENCRYPTION_KEYS", "FIELD_ENCRYPTION_KEY")
 
 # Production logs are JSON, one object per line (a request, a task, an event);
 # development keeps plain text.
 LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json")
+# Every line also appended to this file, when set: a host without a log collector keeps its
+# logs, and the test suite reads back every line its processes wrote.
+LOG_FILE = env_str("LOG_FILE", "")
+LOG_HANDLERS = {
+    "console": {
+        "class": "logging.StreamHandler",
+        "formatter": LOG_FORMAT,
+        "filters": ["credentials"],
+    },
+}
+if LOG_FILE:
+    LOG_HANDLERS["file"] = {
+        # Reopened when rotated away; several processes may append to one file.
+        "class": "logging.handlers.WatchedFileHandler",
+        "filename": LOG_FILE,
+        "formatter": LOG_FORMAT,
+        "filters": ["credentials"],
+    }
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -295,14 +339,8 @@ LOGGING = {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
     "filters": {"credentials": {"()": "operations.redaction.RedactCredentials"}},
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": LOG_FORMAT,
-            "filters": ["credentials"],
-        },
-    },
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "handlers": LOG_HANDLERS,
+    "root": {"handlers": list(LOG_HANDLERS), "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         # The request log below has one line per request; Django's own would double it.

@@ -1,6 +1,7 @@
 """A defect exported: as Markdown after the runbook's template, and as a GitHub issue."""
 
 import pytest
+from cryptography.fernet import Fernet
 from django.test import override_settings
 from markdown_it import MarkdownIt
 
@@ -44,6 +45,27 @@ def test_create_github_issue_posts_the_report_with_the_project_token(triager, pr
     assert delivery["body"]["title"].startswith("Integration failure: BID-001 / TENANT-004")
     assert "https://github.test/acme/app/issues/7" in response.content.decode()
     assert leak.events.filter(text__contains="issues/7").exists()
+
+
+def test_a_github_token_no_key_can_read_is_reported_and_nothing_is_sent(
+    triager, project, leak, settings
+):
+    github = Receiver(statuses=(201,), answer={"html_url": "https://github.test/acme/app/issues/7"})
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    TriageSettings.objects.create(project=project, github_repository="acme/app",
+                                  github_token_encrypted=secret_encrypt("ghp-secret"))  # fmt: skip
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    try:
+        with override_settings(GITHUB_API_URL=github.url):
+            response = triager.post(f"/p/dispatch/defects/{leak.pk}/github/", follow=True)
+    finally:
+        github.close()
+
+    assert github.deliveries == []
+    assert (
+        "No GitHub issue was created: the stored GitHub token cannot be read with the current "
+        "encryption keys; enter it again in the project settings"
+    ) in response.content.decode()
 
 
 def test_hostile_ids_and_messages_cannot_inject_markdown_into_the_export(triager, project):

@@ -100,10 +100,11 @@ def _table_counts(database_url: str) -> dict[str, int]:
 
 def _clean_env(database_url: str) -> dict[str, str]:
     # The development settings of each checkout: tasks in-process, no broker, no cache server.
+    # SECRET_KEY stays: today's settings refuse to start without one, in every mode.
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in ("REDIS_URL", "CACHE_URL", "SECRET_KEY", "CELERY_QUEUE")
+        if key not in ("REDIS_URL", "CACHE_URL", "CELERY_QUEUE")
     }
     return {**env, "DEBUG": "true", "DATABASE_URL": database_url, "LOG_FORMAT": "text"}
 

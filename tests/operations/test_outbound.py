@@ -2,16 +2,31 @@
 network."""
 
 import ipaddress
+import ssl
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from django.test import override_settings
 
 from defects.models import TriageSettings
-from operations.outbound import OutboundRefused, check_destination
+from operations.outbound import (
+    OutboundRefused,
+    Pin,
+    PinnedHTTPSConnection,
+    check_destination,
+    destination_pin,
+    pinned_post,
+    post,
+)
 from reruns.models import Dispatcher
 from runs.models import Membership
 from tests.builders import a_project, a_user
+from tests.ci_standins import Receiver
 
 pytestmark = pytest.mark.django_db
 
@@ -87,3 +102,88 @@ def test_private_networks_are_off_by_default_even_in_development():
         cwd=Path(__file__).resolve().parents[2],
     )  # fmt: skip
     assert shown.stdout.strip() == "False"
+
+
+@override_settings(OUTBOUND_ALLOWED_HOSTS=["localhost"], OUTBOUND_ALLOW_PRIVATE_NETWORKS=True)
+def test_a_post_goes_to_the_address_that_was_checked_under_the_hosts_name():
+    ci = Receiver()
+    url = f"http://localhost:{ci.server.server_port}/hook"
+    try:
+        pin = destination_pin(url)
+        status, _ = post(url, b"{}", {"Content-Type": "application/json"}, timeout=5)
+    finally:
+        ci.close()
+    assert pin.host == "localhost" and "127.0.0.1" in pin.addresses
+    assert all(ipaddress.ip_address(address).is_loopback for address in pin.addresses)
+    assert status == 202
+    [delivery] = ci.deliveries
+    assert delivery["headers"]["Host"] == f"localhost:{ci.server.server_port}"
+    with override_settings(OUTBOUND_ALLOW_PRIVATE_NETWORKS=False), pytest.raises(OutboundRefused):
+        post(url, b"{}", {}, timeout=5)
+
+
+@override_settings(OUTBOUND_ALLOWED_HOSTS=["rebound.invalid"])
+def test_the_connection_never_looks_the_name_up_again():
+    # A .invalid name never resolves (RFC 6761): a second lookup at connect time, which a
+    # rebinding DNS would answer differently, would fail here. The pin holds what was checked.
+    with pytest.raises(OutboundRefused, match="cannot resolve"):
+        destination_pin("http://rebound.invalid/")
+    ci = Receiver()
+    port = ci.server.server_port
+    checked, url = Pin("rebound.invalid", port, ("127.0.0.1",)), f"http://rebound.invalid:{port}/"
+    try:
+        status, _ = pinned_post(checked, url, b"{}", {}, timeout=5)
+    finally:
+        ci.close()
+    assert status == 202
+    assert ci.deliveries[0]["headers"]["Host"] == f"rebound.invalid:{port}"
+
+
+def _self_signed(directory: Path, name: str) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))  # fmt: skip
+    return cert_path, key_path
+
+
+def test_https_to_a_pinned_address_verifies_the_certificate_of_the_host_name(tmp_path):
+    cert, key = _self_signed(tmp_path, "rebound.invalid")
+    server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_side.load_cert_chain(cert, key)
+    names_asked = []
+    server_side.sni_callback = lambda sock, name, context: names_asked.append(name)
+    ci = Receiver()
+    ci.server.socket = server_side.wrap_socket(ci.server.socket, server_side=True)
+    port = ci.server.server_port
+    trusting = ssl.create_default_context(cafile=str(cert))
+
+    def send(host: str) -> int:
+        connection = PinnedHTTPSConnection(host, port=port, timeout=5, context=trusting,
+                                           pin=Pin(host, port, ("127.0.0.1",)))  # fmt: skip
+        try:
+            connection.request("POST", "/hook", body=b"{}")
+            return connection.getresponse().status
+        finally:
+            connection.close()
+
+    try:
+        assert send("rebound.invalid") == 202
+        with pytest.raises(ssl.SSLCertVerificationError):
+            send("elsewhere.invalid")
+    finally:
+        ci.close()
+    assert names_asked[0] == "rebound.invalid"
+    assert ci.deliveries[0]["headers"]["Host"] == f"rebound.invalid:{port}"

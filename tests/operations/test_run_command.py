@@ -27,6 +27,10 @@ SERVICE_SETTINGS = (
     "SECURE_COOKIES",
     "STATIC_FROM_SOURCE",
     "DJANGO_SETTINGS_MODULE",
+    # A first start has no keys: the run command makes them.
+    "SECRET_KEY",
+    "FIELD_ENCRYPTION_KEYS",
+    "FIELD_ENCRYPTION_KEY",
 )
 
 
@@ -48,7 +52,9 @@ def test_the_run_command_without_services_serves_the_demo_and_ingests_a_report(t
     database = tmp_path / "triage.sqlite3"
     port = free_port()
     env = {key: value for key, value in os.environ.items() if key not in SERVICE_SETTINGS}
-    env.update(SQLITE_PATH=str(database), PORT=str(port), VENV_BIN=str(Path(sys.executable).parent))
+    keys = tmp_path / "secrets"
+    env.update(SQLITE_PATH=str(database), PORT=str(port), VENV_BIN=str(Path(sys.executable).parent),
+               SECRETS_DIR=str(keys))  # fmt: skip
     process = subprocess.Popen(
         [str(ROOT / "scripts" / "serve.sh")],
         cwd=ROOT,
@@ -83,6 +89,9 @@ def test_the_run_command_without_services_serves_the_demo_and_ingests_a_report(t
                 "SELECT failed_count FROM runs_run WHERE external_id = 'embedded-1'"
             ).fetchall()
         assert stored == [(1,)]
+        for name in ("secret_key", "field_encryption_keys"):
+            assert (keys / name).stat().st_mode & 0o777 == 0o600, name
+            assert len((keys / name).read_text().strip()) >= 44, name
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)

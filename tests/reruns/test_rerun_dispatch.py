@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from reruns.models import Dispatcher, Rerun
 from reruns.requests import rerun_request
@@ -121,22 +122,44 @@ def test_server_errors_are_retried_until_ci_accepts(failing_run, receiver):
     assert len(ci.deliveries) == 3 and len(ci.distinct_keys) == 1
 
 
+def rerun_with_a_worker(project, user, run, *, key: str, until: str) -> Rerun:
+    """Ask for a rerun of BID-001 and let a real worker dispatch it until it is in `until`."""
+    purge_queue()
+    worker = Worker()
+    try:
+        rerun_request(project=project, user=user, source_run=run, scenario_keys=["BID-001"],
+                      ref_kind="commit", idempotency_key=key)  # fmt: skip
+        assert wait_for(lambda: Rerun.objects.get().state == until), worker.log()
+    finally:
+        worker.stop()
+    return Rerun.objects.get()
+
+
 @pytest.mark.worker
 def test_a_client_error_is_shown_with_the_ci_message_and_not_retried(failing_run, receiver):
     project, _, user, run = failing_run
     ci = receiver(statuses=(422,))
     webhook_dispatcher(project, ci.url)
-    purge_queue()
-    worker = Worker()
-    try:
-        rerun_request(project=project, user=user, source_run=run, scenario_keys=["BID-001"],
-                      ref_kind="commit", idempotency_key="k-422")  # fmt: skip
-        assert wait_for(lambda: Rerun.objects.get().state == "error"), worker.log()
-    finally:
-        worker.stop()
-    rerun = Rerun.objects.get()
+    rerun = rerun_with_a_worker(project, user, run, key="k-422", until="error")
     assert "422" in rerun.last_error and "refused with 422" in rerun.last_error
     assert len(ci.deliveries) == 1
+
+
+@pytest.mark.worker
+def test_a_webhook_secret_no_key_can_read_stops_the_dispatch_unsent(
+    failing_run, receiver, settings
+):
+    project, _, user, run = failing_run
+    ci = receiver()
+    # Stored under a key the worker does not have: as after a key was changed or dropped.
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    webhook_dispatcher(project, ci.url)
+    rerun = rerun_with_a_worker(project, user, run, key="k-unreadable", until="error")
+    assert rerun.last_error == (
+        "the stored webhook secret cannot be read with the current encryption keys; "
+        "enter it again in the dispatcher settings"
+    )
+    assert ci.deliveries == []
 
 
 @pytest.mark.worker
