@@ -3,7 +3,10 @@
 Ingests, through the webhook's own code path (parse + validate + insert), a report of 10,000
 scenarios and 500 invariant failures with 5 evidence rows each into PostgreSQL; then, in the same
 run, parses the same report and COPYs the same rows into the same tables (the limit); then, for
-reference, stores it with one ORM save per row. Last line: `ratio <ours / COPY>`.
+reference, stores it with one ORM save per row. The same for a 10,000-test JUnit XML file: the
+webhook's XML reading (`xml_report`) and ingest, against expat (ElementTree's C parser, the
+fastest at hand) and the same COPY. Last lines: `junit ratio <ours / COPY>`, then
+`ratio <ours / COPY>` for the JSON report.
 
 Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/triage_bench python bench/ingest.py
 The database is created if missing and its run tables are emptied first.
@@ -13,8 +16,11 @@ import json
 import os
 import statistics
 import time
+from collections.abc import Callable
+from typing import Any
+from xml.etree.ElementTree import fromstring
 
-from benchenv import configure, ensure_database, next_ids
+from benchenv import configure, ensure_database, junit_report, next_ids
 
 configure("triage_bench")
 
@@ -92,15 +98,84 @@ def time_ours(body: bytes, slug: str) -> float:
     return time.perf_counter() - started
 
 
-def time_copy(body: bytes, slug: str) -> float:
-    """Parse the same report and COPY the same rows into the same tables."""
-    from django.db import connection, transaction
+def time_ours_junit(body: bytes, slug: str) -> float:
+    """The webhook's JUnit path: the XML read into the report, then the same ingest."""
+    from runs.ingest import run_ingest
+    from runs.projects import project_create
+    from runs.xml_reports import xml_report
 
-    from runs.models import Project, Suite
+    project, _ = project_create(slug=slug, name=slug)
+    started = time.perf_counter()
+    report = xml_report(
+        body,
+        run={"id": "bench-junit-1", "suite": "full", "branch": "main", "commit": "9f1c2e7"},
+        scenario_pattern=project.scenario_id_pattern,
+        invariant_pattern=project.invariant_id_pattern,
+        repeated_testcase=project.repeated_testcase,
+    )
+    run_ingest(project=project, report=report)
+    return time.perf_counter() - started
+
+
+def junit_rows(body: bytes) -> dict[str, Any]:
+    """The JUnit file read by expat into the shape `copy_report` takes: no id patterns, no
+    checks, only what the rows need."""
+    root = fromstring(body)  # noqa: S314 (the bench's own file: no defence, only speed)
+    suites = root.findall("testsuite") if root.tag == "testsuites" else [root]
+    scenarios = []
+    for suite in suites:
+        for case in suite.iter("testcase"):
+            classname, name = case.get("classname", ""), case.get("name", "")
+            scenario = {
+                "scenarioId": f"{classname} > {name}",
+                "title": f"{classname} > {name}",
+                "file": classname,
+                "status": "passed",
+                "durationMs": int(float(case.get("time") or 0) * 1000),
+                "attempt": 1,
+            }
+            for child in case:
+                if child.tag in ("failure", "error"):
+                    scenario["status"] = "failed" if child.tag == "failure" else "error"
+                    scenario.setdefault("failures", []).append(_junit_failure(child))
+                elif child.tag == "skipped":
+                    scenario["status"] = "skipped"
+            scenarios.append(scenario)
+    started = f"{suites[0].get('timestamp')}Z"
+    run = {
+        "id": "bench-junit-1",
+        "suite": "full",
+        "url": "",
+        "branch": "main",
+        "commit": "9f1c2e7",
+        "trigger": "",
+        "startedAt": started,
+        "finishedAt": started,
+    }
+    return {"run": run, "scenarios": scenarios}
+
+
+def _junit_failure(child: Any) -> dict[str, Any]:
+    return {"invariantId": None, "organizationUnderTest": "", "keyEntityIds": {},
+            "message": child.get("message", ""), "expected": "", "observed": child.text or "",
+            "artifacts": [], "evidence": []}  # fmt: skip
+
+
+def time_copy(body: bytes, slug: str, parse: Callable[[bytes], dict[str, Any]]) -> float:
+    """Parse the same report and COPY the same rows into the same tables."""
+    from runs.models import Project
 
     project = Project.objects.create(slug=slug, name=slug)
     started = time.perf_counter()
-    report = json.loads(body)
+    copy_report(project, parse(body))
+    return time.perf_counter() - started
+
+
+def copy_report(project: Any, report: dict[str, Any]) -> None:
+    from django.db import connection, transaction
+
+    from runs.models import Suite
+
     run = report["run"]
     with transaction.atomic(), connection.cursor() as django_cursor:
         cursor = django_cursor.cursor
@@ -109,9 +184,9 @@ def time_copy(body: bytes, slug: str) -> float:
             "INSERT INTO runs_run (project_id, suite_id, external_id, ci_url, branch, commit, "
             "trigger, started_at, finished_at, duration_ms, rerun_of_external_id, status, "
             "passed_count, failed_count, skipped_count, error_count, diagnostics_gap_count, "
-            "content_sha256, received_at, rerun_token) "
+            "flaky_count, content_sha256, received_at, rerun_token) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 0, '', "
-            "'failed', 0, 0, 0, 0, 0, '', now(), '') RETURNING id",
+            "'failed', 0, 0, 0, 0, 0, 0, '', now(), '') RETURNING id",
             [
                 project.pk,
                 suite.pk,
@@ -134,7 +209,7 @@ def time_copy(body: bytes, slug: str) -> float:
                     (sid, project.pk, s["scenarioId"], s["scenarioId"][:3], s["title"], s["file"])
                 )
         invariant_keys = sorted(
-            {f["invariantId"] for s in scenarios for f in s.get("failures", [])}
+            {f["invariantId"] for s in scenarios for f in s.get("failures", [])} - {None}
         )
         invariant_ids = dict(
             zip(
@@ -170,7 +245,7 @@ def time_copy(body: bytes, slug: str) -> float:
             for fid, (rid, sid, position, f) in zip(failure_ids, failures, strict=True):
                 copy.write_row(
                     (fid, rid, run_id, project.pk, sid, run["startedAt"],
-                     invariant_ids[f["invariantId"]], position, f["organizationUnderTest"],
+                     invariant_ids.get(f["invariantId"]), position, f["organizationUnderTest"],
                      json.dumps(f["keyEntityIds"]), f["message"], f["expected"], f["observed"],
                      json.dumps(f["artifacts"]), json.dumps(f["evidence"]))
                 )  # fmt: skip
@@ -180,7 +255,6 @@ def time_copy(body: bytes, slug: str) -> float:
             for fid, (_, _, _, f) in zip(failure_ids, failures, strict=True):
                 for name, value in f["keyEntityIds"].items():
                     copy.write_row((project.pk, fid, name, str(value), run["startedAt"]))
-    return time.perf_counter() - started
 
 
 def time_naive(body: bytes, slug: str) -> float:
@@ -256,25 +330,49 @@ def main() -> None:
             "runs_projecttoken, runs_membership CASCADE"
         )
     body = build_report("bench-run-1")
+    junit = junit_report(SCENARIOS)
     print(
         f"report: {SCENARIOS} scenarios, {FAILURES} failures x {EVIDENCE_ROWS} evidence rows, "
-        f"{len(body) / 1e6:.1f} MB"
+        f"{len(body) / 1e6:.1f} MB; JUnit: {SCENARIOS} tests, {len(junit) / 1e6:.1f} MB"
     )
-    ours, copies = [], []
+    ours, copies = alternate(
+        lambda slug: time_ours(body, slug), lambda slug: time_copy(body, slug, json.loads)
+    )
+    naive = time_naive(body, "naive")
+    junit_ours, junit_copies = alternate(
+        lambda slug: time_ours_junit(junit, slug),
+        lambda slug: time_copy(junit, slug, junit_rows),
+        prefix="junit-",
+    )
+    ours_s, copy_s = statistics.median(ours), statistics.median(copies)
+    junit_s, junit_copy_s = statistics.median(junit_ours), statistics.median(junit_copies)
+    median = f"  (median of {REPEATS})"
+    for label, seconds, note in (
+        ("ours  (parse + validate + insert)", ours_s, median),
+        ("COPY  (parse + COPY)", copy_s, median),
+        ("naive (one save per row)", naive, ""),
+        ("JUnit ours (read XML + ingest)", junit_s, median),
+        ("JUnit COPY (expat + COPY)", junit_copy_s, median),
+    ):
+        print(f"{label + ':':<35}{seconds * 1000:8.0f} ms{note}")
+    print(f"junit ratio {junit_s / junit_copy_s:.2f}")
+    print(f"ratio {ours_s / copy_s:.2f}")
+
+
+def alternate(
+    ours: Callable[[str], float], copy: Callable[[str], float], prefix: str = ""
+) -> tuple[list[float], list[float]]:
+    """REPEATS timings of each, each in a project of its own."""
+    ours_times, copy_times = [], []
     for attempt in range(REPEATS):
         # Alternate the order so that neither side always runs on a warmer cache.
         if attempt % 2:
-            copies.append(time_copy(body, f"copy-{attempt}"))
-            ours.append(time_ours(body, f"ours-{attempt}"))
+            copy_times.append(copy(f"{prefix}copy-{attempt}"))
+            ours_times.append(ours(f"{prefix}ours-{attempt}"))
         else:
-            ours.append(time_ours(body, f"ours-{attempt}"))
-            copies.append(time_copy(body, f"copy-{attempt}"))
-    naive = time_naive(body, "naive")
-    ours_s, copy_s = statistics.median(ours), statistics.median(copies)
-    print(f"ours  (parse + validate + insert): {ours_s * 1000:8.0f} ms  (median of {REPEATS})")
-    print(f"COPY  (parse + COPY):              {copy_s * 1000:8.0f} ms  (median of {REPEATS})")
-    print(f"naive (one save per row):          {naive * 1000:8.0f} ms")
-    print(f"ratio {ours_s / copy_s:.2f}")
+            ours_times.append(ours(f"{prefix}ours-{attempt}"))
+            copy_times.append(copy(f"{prefix}copy-{attempt}"))
+    return ours_times, copy_times
 
 
 if __name__ == "__main__":
