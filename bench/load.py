@@ -1,4 +1,5 @@
-"""Load: concurrent CI clients posting reports to gunicorn (2 workers) on 127.0.0.1 for 60 s.
+"""Load: concurrent CI clients posting reports to gunicorn (2 workers) on 127.0.0.1 for 60 s,
+served as production serves it (its gunicorn settings, a Celery worker grouping beside).
 
 Each report has 200 scenarios, 10% failing with evidence rows; some clients re-post a report
 they already sent (as a CI retry would). Afterwards the database is checked: every report
@@ -138,6 +139,25 @@ def stored_counts(env: dict[str, str]) -> dict[str, list[int]]:
     }  # fmt: skip
 
 
+def wait_for_grouping(env: dict[str, str], limit: float = 300) -> tuple[tuple[int, int], float]:
+    """((runs grouped, runs stored), seconds waited) once the worker has caught up."""
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from defects.models import TriagedRun
+    from runs.models import Run
+
+    began = time.monotonic()
+    while True:
+        grouped, stored = TriagedRun.objects.count(), Run.objects.count()
+        waited = time.monotonic() - began
+        if grouped >= stored or waited > limit:
+            return (grouped, stored), waited
+        time.sleep(0.5)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=6)
@@ -157,8 +177,10 @@ def main() -> None:
     env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "triage.settings",
            "SECRET_KEY": "load-only-not-a-secret", "SECURE_SSL_REDIRECT": "false",
            "STATIC_FROM_SOURCE": "true", "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING",
-           "DB_CONN_MAX_AGE": "60"}  # fmt: skip
-    env.pop("REDIS_URL", None)
+           "DB_CONN_MAX_AGE": "60",
+           # As production runs: grouping follows each answer in a Celery worker beside.
+           "REDIS_URL": os.environ.get("LOAD_REDIS_URL", "redis://127.0.0.1:6379/11"),
+           "CELERY_QUEUE": "triage-bench-load"}  # fmt: skip
     python = str(Path(sys.executable))
     setup = (
         "import psycopg, os, urllib.parse as p\n"
@@ -175,9 +197,18 @@ def main() -> None:
                              check=True, capture_output=True, text=True, timeout=120)  # fmt: skip
     token = created.stdout.strip().splitlines()[-1]
     port = free_port()
+    celery = str(Path(python).parent / "celery")
+    subprocess.run([celery, "-A", "triage", "purge", "-f", "-Q", env["CELERY_QUEUE"]],
+                   cwd=ROOT, env=env, capture_output=True, timeout=60)  # fmt: skip
     server = subprocess.Popen(
-        [str(Path(python).parent / "gunicorn"), "triage.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", "2", "--timeout", "60", "--log-level", "warning"],
+        [str(Path(python).parent / "gunicorn"), "triage.wsgi", "-c", "python:triage.gunicorn_conf",
+         "--bind", f"127.0.0.1:{port}", "--workers", "2", "--timeout", "60",
+         "--log-level", "warning"],
+        cwd=ROOT, env=env, start_new_session=True,
+    )  # fmt: skip
+    worker = subprocess.Popen(
+        [celery, "-A", "triage", "worker", "-Q", env["CELERY_QUEUE"],
+         "--concurrency", "1", "--without-gossip", "--without-mingle", "--loglevel", "WARNING"],
         cwd=ROOT, env=env, start_new_session=True,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}/api/v1/projects/load/runs"
@@ -237,6 +268,11 @@ def main() -> None:
     elapsed = time.monotonic() - started
     os.killpg(server.pid, signal.SIGTERM)
     server.wait(timeout=60)
+    try:
+        grouped, grouping_seconds = wait_for_grouping(env)
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=60)
 
     ok = {run_id for run_id, status, _ in answers if 200 <= status < 300}
     refused = {run_id for run_id, status, _ in answers if status >= 400} - ok
@@ -284,6 +320,8 @@ def main() -> None:
               f"Retry-After; {server_errors} were other 5xx")  # fmt: skip
     print(f"refused but stored anyway: {stored_refused}; unanswered, stored complete: "
           f"{stored_unanswered} of {len(unanswered)}")  # fmt: skip
+    print(f"grouped by the worker: {grouped[0]} of {grouped[1]} runs, {grouping_seconds:.1f} s "
+          "after the last answer")  # fmt: skip
     print(f"{accepted / elapsed:.1f} reports/s; p99 {pct(0.99):.0f} ms; lost {lost}; "
           f"duplicated {duplicated}")  # fmt: skip
 
