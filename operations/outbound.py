@@ -179,11 +179,18 @@ class _PinnedHTTPHandler(urllib.request.HTTPHandler):
         return self.do_open(functools.partial(PinnedHTTPConnection, pin=self.pin), req)
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    # Made once: loading the system's CA certificates takes tens of milliseconds, on every
+    # dispatch and notification if made per request.
+    return ssl.create_default_context()
+
+
 class _PinnedHTTPSHandler(urllib.request.HTTPSHandler):
     def __init__(self, pin: Pin) -> None:
         super().__init__()
         self.pin = pin
-        self.tls = ssl.create_default_context()
+        self.tls = _tls_context()
 
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
         connection = functools.partial(PinnedHTTPSConnection, pin=self.pin)
