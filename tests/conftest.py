@@ -36,8 +36,10 @@ def follow_up_in_process(settings):
     settings.REPORT_FOLLOW_UP_IN_PROCESS = True
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items):
-    """The log audit reads what every other test made the processes write: it goes last."""
+    """The log audit reads what every other test made the processes write: it goes last,
+    after any other plugin has put the tests in its order."""
     items.sort(key=lambda item: item.get_closest_marker("log_audit") is not None)
 
 
