@@ -37,6 +37,27 @@ def ensure_database(url: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def open_bench_database(*, empty: bool) -> None:
+    """Django on the bench database, created when missing and migrated; with `empty`, every
+    project and user (and all that hangs off them) deleted first."""
+    ensure_database(os.environ["DATABASE_URL"])
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    if empty:
+        empty_bench_database()
+
+
+def empty_bench_database() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE runs_project, auth_user CASCADE")
+
+
 def next_ids(cursor: object, table: str, count: int) -> list[int]:
     """Primary keys taken from the table's sequence, for rows written by COPY."""
     rows = cursor.execute(

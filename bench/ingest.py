@@ -13,14 +13,13 @@ The database is created if missing and its run tables are emptied first.
 """
 
 import json
-import os
 import statistics
 import time
 from collections.abc import Callable
 from typing import Any
 from xml.etree.ElementTree import fromstring
 
-from benchenv import configure, ensure_database, junit_report, next_ids
+from benchenv import configure, junit_report, next_ids, open_bench_database
 
 configure("triage_bench")
 
@@ -315,14 +314,9 @@ def time_naive(body: bytes, slug: str) -> float:
 
 
 def main() -> None:
-    ensure_database(os.environ["DATABASE_URL"])
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    open_bench_database(empty=False)
     from django.db import connection
 
-    call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:
         cursor.execute(
             "TRUNCATE runs_project, runs_suite, runs_run, runs_scenario, "

@@ -114,13 +114,18 @@ def report_body(run_id: str, rng: random.Random) -> bytes:
     }).encode()  # fmt: skip
 
 
-def stored_counts(env: dict[str, str]) -> dict[str, list[int]]:
-    """run id -> [runs, results, failures, searchable values], read with the app's own models."""
+def use_app_models(env: dict[str, str]) -> None:
+    """Django in this process, on the server's database, to read what it stored."""
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
+
+
+def stored_counts(env: dict[str, str]) -> dict[str, list[int]]:
+    """run id -> [runs, results, failures, searchable values], read with the app's own models."""
+    use_app_models(env)
     from django.db.models import Count
 
     from runs.models import FailureEntity, InvariantFailure, Run, ScenarioResult
@@ -143,11 +148,7 @@ def wait_for_grouping(env: dict[str, str], limit: float = 120) -> tuple[tuple[in
     """((runs grouped, runs stored), seconds waited) once the worker has caught up, or at the
     limit: a follow-up that met the PostgreSQL outage is the periodic sweep's, which runs
     beside the workers in production (beat), not here."""
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    use_app_models(env)
     from defects.models import TriagedRun
     from runs.models import Run
 

@@ -10,13 +10,12 @@ Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/triage_bench_pages python
 
 import argparse
 import json
-import os
 import random
 import statistics
 import time
 from datetime import UTC, datetime, timedelta
 
-from benchenv import configure, ensure_database, next_ids, percentile
+from benchenv import configure, empty_bench_database, next_ids, open_bench_database, percentile
 
 configure("triage_bench_pages")
 
@@ -288,19 +287,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reload", action="store_true", help="drop and load the history again")
     args = parser.parse_args()
-    ensure_database(os.environ["DATABASE_URL"])
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
-
+    open_bench_database(empty=False)
     from runs.models import Project
 
-    call_command("migrate", verbosity=0)
     if args.reload or not Project.objects.filter(slug="bench").exists():
-        with connection.cursor() as cursor:
-            cursor.execute("TRUNCATE runs_project, auth_user CASCADE")
+        empty_bench_database()
         load_history()
     measure()
 

@@ -34,7 +34,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from benchenv import ROOT, configure, ensure_database, junit_report
+from benchenv import ROOT, configure, junit_report, open_bench_database
 
 configure("triage_bench_peers")
 
@@ -96,19 +96,12 @@ def allure_counts(output: Path) -> dict[str, int]:
 
 def triage_prepare() -> str:
     """An empty bench database holding one project and a member; the project's CI token."""
-    ensure_database(os.environ["DATABASE_URL"])
-    import django
-
-    django.setup()
+    open_bench_database(empty=True)
     from django.contrib.auth.models import User
-    from django.core.management import call_command
     from django.db import connection
 
     from runs.projects import membership_grant, project_create
 
-    call_command("migrate", verbosity=0)
-    with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE runs_project, auth_user CASCADE")
     project, token = project_create(slug=SLUG, name="Peers")
     membership_grant(project=project, user=User.objects.create_user(USERNAME, password=PASSWORD))
     connection.close()

@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-from benchenv import configure, ensure_database, percentile
+from benchenv import configure, open_bench_database, percentile
 
 configure(
     "triage_bench_rerun",
@@ -34,13 +34,8 @@ RERUNS = 50
 
 
 def main() -> None:
-    ensure_database(os.environ["DATABASE_URL"])
-    import django
-
-    django.setup()
+    open_bench_database(empty=True)
     from django.contrib.auth.models import User
-    from django.core.management import call_command
-    from django.db import connection
     from django.test import Client
 
     from reruns.models import Dispatcher, Rerun
@@ -50,9 +45,6 @@ def main() -> None:
     from runs.schema import RunReport
     from tests.ci_standins import Receiver
 
-    call_command("migrate", verbosity=0)
-    with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE runs_project, auth_user CASCADE")
     project, _ = project_create(slug="bench", name="Bench")
     user = User.objects.create_user("bench", password="bench-password-1")  # noqa: S106
     membership_grant(project=project, user=user, role=Membership.Role.TRIAGER)
