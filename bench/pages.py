@@ -1,44 +1,75 @@
-"""Page speed at scale: 2,000 runs x 2,000 scenario results (4M rows) in PostgreSQL.
+"""Page speed at scale: every dashboard page at 1x and at 5x the history, against the framework
+floor, in PostgreSQL.
 
-Loads the history with COPY (once; kept between runs unless --reload), then requests each
-dashboard page 20 times through Django (server time, no network) and, in the same run, times
-the bare SQL of the page's most expensive query. Prints a row per page and, last,
-`worst p95 <ms> ms; most queries <n>`.
+1x is 2,000 runs x 2,000 scenario results (4M rows), 5x is 10,000 runs (20M rows, five times the
+days of history); each lives in its own database, loaded with COPY once and kept between runs
+(--reload loads again). Each scale is measured in a process of its own: the floor (an empty
+logged-in page through the same middleware and base template) and every page are requested in
+alternating rounds through Django (server time, no network), and the bare SQL of each page's most
+expensive query is timed beside. Prints a table per scale and, last,
+`worst ratio X; most queries N` (slowest page p95 / floor p95, at 1x) and
+`growth X` (slowest page p95 at 5x / at 1x).
 
-Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/triage_bench_pages python bench/pages.py
+Usage: python bench/pages.py [--scales 1 5] [--reload]
 """
 
 import argparse
 import json
+import os
 import random
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+import types
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlparse
 
 from benchenv import configure, empty_bench_database, next_ids, open_bench_database, percentile
 
-configure("triage_bench_pages")
+DATABASE = "triage_bench_pages"
 
-RUNS = 2000
+BASE_RUNS = 2000
 RESULTS_PER_RUN = 2000
 RUNS_PER_DAY = 10
 FAILURE_RATE = 0.01
-REQUESTS = 20
+ROUNDS = 20
 AREAS = ("SCH", "BID", "NOS", "HLT", "API", "UI", "ADV")
 INVARIANTS = ("TENANT", "IDEMP", "NOTIF", "ASSIGN", "STATE")
+# Failure reasons as the reader makes them; the first is an outage-sized cause most share.
+REASONS = (
+    "notification reached another org",
+    "expected <n> winner, found <n>",
+    "timed out after <n> ms waiting for <url>",
+    "assignment <assignmentId> stayed pending",
+    "duplicate charge for order <uuid>",
+    "state moved from <quoted> to <quoted> without an event",
+)
 
 
-def load_history() -> None:
-    """COPY a realistic history: nightly full runs on main, smoke runs on PR branches."""
+def database_for(scale: int) -> str:
+    return DATABASE if scale == 1 else f"{DATABASE}_x{scale}"
+
+
+def load_history(runs_count: int) -> None:
+    """COPY a realistic history: nightly full runs on main, smoke runs on PR branches, ten runs
+    a day, the last of them today."""
     from django.contrib.auth.models import User
     from django.db import connection, transaction
 
-    from runs.models import Project, Suite
+    from runs.models import FailureReason, Project, Suite
     from runs.projects import membership_grant
+    from runs.reasons import reason_key
+    from runs.tallies import tallies_recount
 
     rng = random.Random(7)
     started = time.perf_counter()
     with transaction.atomic():
+        with connection.cursor() as cursor:
+            # The rows are consistent by construction: checking each foreign key of 20M rows
+            # at commit would take longer than writing them.
+            cursor.execute("SET LOCAL session_replication_role = replica")
         project = Project.objects.create(slug="bench", name="Bench")
         user = User.objects.create_user("bench", password="bench-password-1")  # noqa: S106
         membership_grant(project=project, user=user)
@@ -46,6 +77,10 @@ def load_history() -> None:
             "full": Suite.objects.create(project=project, name="full", budget_minutes=35),
             "smoke": Suite.objects.create(project=project, name="smoke", budget_minutes=10),
         }
+        reason_ids = [
+            FailureReason.objects.create(project=project, key=reason_key(text), text=text).pk
+            for text in REASONS
+        ]
         keys = [f"{AREAS[n % 7]}-{n:04d}" for n in range(RESULTS_PER_RUN + 10)]
         invariant_keys = [f"{kind}-{n:03d}" for kind in INVARIANTS for n in range(1, 21)]
         with connection.cursor() as django_cursor:
@@ -69,9 +104,9 @@ def load_history() -> None:
             with cursor.copy("COPY runs_invariant (id, project_id, key, kind) FROM STDIN") as copy:
                 for iid, key in zip(invariant_ids, invariant_keys, strict=True):
                     copy.write_row((iid, project.pk, key, key.split("-")[0]))
-            run_ids = next_ids(cursor, "runs_run", RUNS)
-            result_ids = next_ids(cursor, "runs_scenarioresult", RUNS * RESULTS_PER_RUN)
-            first_day = datetime.now(UTC) - timedelta(days=RUNS // RUNS_PER_DAY)
+            run_ids = next_ids(cursor, "runs_run", runs_count)
+            result_ids = next_ids(cursor, "runs_scenarioresult", runs_count * RESULTS_PER_RUN)
+            first_day = datetime.now(UTC) - timedelta(days=runs_count // RUNS_PER_DAY)
             runs = []
             for index, run_id in enumerate(run_ids):
                 day, slot = divmod(index, RUNS_PER_DAY)
@@ -97,7 +132,7 @@ def load_history() -> None:
                     base = run_index * RESULTS_PER_RUN
                     for position in range(RESULTS_PER_RUN):
                         # The latest smoke run carries scenarios full never ran.
-                        scenario_index = position + (10 if run_index == RUNS - 1 else 0)
+                        scenario_index = position + (10 if run_index == runs_count - 1 else 0)
                         roll = rng.random()
                         status = "failed" if roll < FAILURE_RATE else "passed"
                         gap = status == "failed" and roll < FAILURE_RATE / 20
@@ -126,7 +161,7 @@ def load_history() -> None:
                 "COPY runs_run (id, project_id, suite_id, external_id, ci_url, branch, commit, "
                 "trigger, started_at, finished_at, duration_ms, rerun_of_external_id, status, "
                 "passed_count, failed_count, skipped_count, error_count, diagnostics_gap_count, "
-                "content_sha256, received_at, rerun_token) FROM STDIN"
+                "content_sha256, received_at, rerun_token, flaky_count) FROM STDIN"
             ) as copy:
                 for run_id, suite, start, branch, commit in runs:
                     minutes = rng.uniform(28, 37) if suite == "full" else rng.uniform(7, 12)
@@ -154,6 +189,7 @@ def load_history() -> None:
                             "",
                             start,
                             "",
+                            0,
                         )
                     )
             failure_ids = next_ids(cursor, "runs_invariantfailure", len(failures))
@@ -171,12 +207,13 @@ def load_history() -> None:
             with cursor.copy(
                 "COPY runs_invariantfailure (id, result_id, run_id, project_id, scenario_id, "
                 "started_at, invariant_id, position, organization_under_test, key_entity_ids, "
-                "message, expected, observed, artifacts, evidence) FROM STDIN"
+                "message, expected, observed, artifacts, evidence, reason_id) FROM STDIN"
             ) as copy:
                 entities = []
                 for fid, (rid, run_id, sid, start, gap) in zip(failure_ids, failures, strict=True):
                     entity = {"orgId": "org-a", "assignmentId": f"asg-{fid % 5000}"}
                     entities.append((fid, start, entity))
+                    reason = min(int(rng.expovariate(1.2)), len(REASONS) - 1)
                     copy.write_row(
                         (
                             fid,
@@ -189,11 +226,12 @@ def load_history() -> None:
                             0,
                             "org-a",
                             json.dumps(entity),
-                            "notification reached another org",
+                            REASONS[reason].replace("<n>", str(fid % 7)),
                             "only org-a",
                             "org-b present",
                             "[]",
                             evidence,
+                            reason_ids[reason],
                         )
                     )
             with cursor.copy(
@@ -213,28 +251,43 @@ def load_history() -> None:
                     if sid not in seen:
                         seen.add(sid)
                         copy.write_row((project.pk, sid, "abc", run_id, run_id, start))
+        # The rows went around ingest, so its tallies are counted from them.
+        tallies_recount(project.pk)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     print(
-        f"loaded {RUNS} runs x {RESULTS_PER_RUN} results, {len(failures)} failures "
+        f"loaded {runs_count} runs x {RESULTS_PER_RUN} results, {len(failures)} failures "
         f"in {time.perf_counter() - started:.0f} s"
     )
 
 
-def measure() -> None:
-    from django.contrib.auth.models import User
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
+def floor_urls() -> types.ModuleType:
+    """The project's routes plus the floor: an empty page in the base layout, logged in."""
+    from django.contrib.auth.decorators import login_required
+    from django.shortcuts import render
+    from django.urls import path
 
-    from runs.models import Project, Run
+    from triage import urls
+
+    module = types.ModuleType("bench_floor_urls")
+    module.urlpatterns = [
+        path("bench/floor/", login_required(lambda request: render(request, "base.html"))),
+        *urls.urlpatterns,
+    ]
+    return module
+
+
+def page_urls() -> dict[str, str]:
+    from runs.models import FailureReason, Project, Run
 
     project = Project.objects.get(slug="bench")
+    outage = FailureReason.objects.get(project=project, text=REASONS[0])
     latest_full = Run.objects.filter(project=project, suite__name="full").order_by("-started_at")[0]
     failing = (
         Run.objects.filter(project=project, failed_count__gt=0).order_by("-started_at").first()
     )
-    pages = {
+    return {
+        "floor": "/bench/floor/",
         "projects home": "/",
         "overview 30d": "/p/bench/",
         "overview 90d": "/p/bench/?days=90",
@@ -248,52 +301,127 @@ def measure() -> None:
         "search entity": "/p/bench/search/?q=asg-311",
         "search common id": "/p/bench/search/?q=org-a",
         "search scenario": "/p/bench/search/?q=BID-000",
+        "search reason words": "/p/bench/search/?q=winner",
+        "reason": f"/p/bench/reasons/{outage.pk}/",
     }
+
+
+def measure(scale: int) -> dict[str, object]:
+    """Time every page (and the floor) in alternating rounds; print a table; return figures."""
+    from django.contrib.auth.models import User
+    from django.db import connection
+    from django.test import Client, override_settings
+    from django.test.utils import CaptureQueriesContext
+
+    from runs.models import Run
+
+    pages = page_urls()
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(User.objects.get(username="bench"))
-    worst_p95 = 0.0
-    most_queries = 0
-    print(f"{'page':20} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8} {'main SQL p50 ms':>16}")
-    for name, url in pages.items():
-        for _ in range(2):
-            assert client.get(url).status_code == 200, url
-        timings = []
-        for _ in range(REQUESTS):
-            begin = time.perf_counter()
-            response = client.get(url)
-            timings.append((time.perf_counter() - begin) * 1000)
-            assert response.status_code == 200
-        with CaptureQueriesContext(connection) as queries:
-            client.get(url)
-        slowest = max(queries.captured_queries, key=lambda query: float(query["time"]))
-        sql_timings = []
-        with connection.cursor() as cursor:
-            for _ in range(REQUESTS):
+    timings: dict[str, list[float]] = {name: [] for name in pages}
+    with override_settings(ROOT_URLCONF=floor_urls()):
+        for url in pages.values():
+            for _ in range(2):
+                assert client.get(url).status_code == 200, url
+        # Rounds alternate the pages, so a noisy moment on the machine touches them all alike.
+        for _ in range(ROUNDS):
+            for name, url in pages.items():
                 begin = time.perf_counter()
-                cursor.execute(slowest["sql"])
-                cursor.fetchall()
-                sql_timings.append((time.perf_counter() - begin) * 1000)
-        p50, p95 = statistics.median(timings), percentile(timings, 0.95)
-        worst_p95 = max(worst_p95, p95)
-        most_queries = max(most_queries, len(queries))
-        print(
-            f"{name:20} {p50:8.1f} {p95:8.1f} {len(queries):8d} "
-            f"{statistics.median(sql_timings):16.1f}"
-        )
-    print(f"worst p95 {worst_p95:.0f} ms; most queries {most_queries}")
+                response = client.get(url)
+                timings[name].append((time.perf_counter() - begin) * 1000)
+                assert response.status_code == 200, url
+        rows = []
+        for name, url in pages.items():
+            with CaptureQueriesContext(connection) as queries:
+                client.get(url)
+            sql_ms = 0.0
+            if queries.captured_queries:
+                slowest = max(queries.captured_queries, key=lambda query: float(query["time"]))
+                sql_timings = []
+                with connection.cursor() as cursor:
+                    for _ in range(ROUNDS):
+                        begin = time.perf_counter()
+                        cursor.execute(slowest["sql"])
+                        cursor.fetchall()
+                        sql_timings.append((time.perf_counter() - begin) * 1000)
+                sql_ms = statistics.median(sql_timings)
+            rows.append(
+                (
+                    name,
+                    statistics.median(timings[name]),
+                    percentile(timings[name], 0.95),
+                    len(queries),
+                    sql_ms,
+                )
+            )
+    print(f"history x{scale}: {Run.objects.count()} runs")
+    print(f"{'page':20} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8} {'main SQL p50 ms':>16}")
+    for name, p50, p95, count, sql_ms in rows:
+        print(f"{name:20} {p50:8.1f} {p95:8.1f} {count:8d} {sql_ms:16.1f}")
+    pages_only = [row for row in rows if row[0] != "floor"]
+    slowest = max(pages_only, key=lambda row: row[2])
+    return {
+        "p95": {row[0]: row[2] for row in rows},
+        "floor_p95": next(row[2] for row in rows if row[0] == "floor"),
+        "worst_p95": slowest[2],
+        "worst_page": slowest[0],
+        "most_queries": max(row[3] for row in pages_only),
+    }
+
+
+def measure_one_scale(scale: int, reload: bool, figures_path: str) -> None:
+    # Each scale keeps its own database, on the server DATABASE_URL names if it is set.
+    if "DATABASE_URL" in os.environ:
+        server = urlparse(os.environ["DATABASE_URL"])
+        os.environ["DATABASE_URL"] = server._replace(path=f"/{database_for(scale)}").geturl()
+    configure(database_for(scale))
+    open_bench_database(empty=False)
+    from runs.models import Project
+
+    if reload or not Project.objects.filter(slug="bench").exists():
+        empty_bench_database()
+        load_history(BASE_RUNS * scale)
+    figures = measure(scale)
+    with open(figures_path, "w") as out:
+        json.dump(figures, out)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scales", type=int, nargs="+", default=[1, 5])
     parser.add_argument("--reload", action="store_true", help="drop and load the history again")
+    parser.add_argument("--one-scale", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--figures", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    open_bench_database(empty=False)
-    from runs.models import Project
-
-    if args.reload or not Project.objects.filter(slug="bench").exists():
-        empty_bench_database()
-        load_history()
-    measure()
+    if args.one_scale:
+        measure_one_scale(args.one_scale, args.reload, args.figures)
+        return
+    figures = {}
+    for scale in args.scales:
+        handle, path = tempfile.mkstemp(suffix=".json", prefix=f"bench-pages-x{scale}-")
+        os.close(handle)
+        command = [sys.executable, __file__, "--one-scale", str(scale), "--figures", path]
+        subprocess.run([*command, *(["--reload"] if args.reload else [])], check=True)
+        with open(path) as saved:
+            figures[scale] = json.load(saved)
+        os.unlink(path)
+    first, last = figures[min(figures)], figures[max(figures)]
+    if len(figures) > 1:
+        small, large = f"p95 x{min(figures)}", f"p95 x{max(figures)}"
+        print(f"{'page':20} {small:>9} {large:>9} {'growth':>7}")
+        for name, before in first["p95"].items():
+            after = last["p95"][name]
+            print(f"{name:20} {before:9.1f} {after:9.1f} {after / before:7.2f}")
+    print(
+        f"floor p95 {first['floor_p95']:.1f} ms; slowest page {first['worst_page']} "
+        f"p95 {first['worst_p95']:.0f} ms"
+    )
+    print(
+        f"worst ratio {first['worst_p95'] / first['floor_p95']:.1f}; "
+        f"most queries {max(scale_figures['most_queries'] for scale_figures in figures.values())}"
+    )
+    if len(figures) > 1:
+        print(f"growth {last['worst_p95'] / first['worst_p95']:.2f}")
 
 
 if __name__ == "__main__":

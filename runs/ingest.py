@@ -28,6 +28,7 @@ from runs.models import (
 )
 from runs.reasons import failure_reason, reason_key
 from runs.schema import FailureReport, RunReport, ScenarioReport, scenario_variant
+from runs.tallies import TalliedFailure, tallies_add
 
 DEFAULT_BUDGET_MINUTES = {"smoke": 10, "full": 35, "nightly": 35}
 # `BID-001`, `bid_001`, `TENANT-004`: the area or kind is the part before the number
@@ -347,6 +348,22 @@ def _insert_results(
             )
         ],
         return_ids=True,
+    )
+    variant_of = dict(zip(result_ids, variants, strict=True))
+    tallies_add(
+        project_id,
+        [
+            TalliedFailure(
+                reason_id=reason_ids[reason_key(reason)],
+                invariant_id=invariant_ids[failure.invariant_key]
+                if failure.invariant_key
+                else None,
+                scenario_id=scenario_ids[scenario.scenario_id],
+                variant=variant_of[result_id],
+                started_at=started_at,
+            )
+            for (result_id, scenario, _, failure), reason in zip(failures, reasons, strict=True)
+        ],
     )
     bulk_insert(
         FailureEntity,

@@ -390,6 +390,64 @@ class InvariantFailure(models.Model):
         return f"{self.invariant_id or 'no invariant'} in result {self.result_id}"
 
 
+class Tally(models.Model):
+    """How often failures of one kind struck one scenario, and when first and last: kept up at
+    ingest (`runs.tallies`), so a page reads one row per scenario however long the history."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, db_index=False)
+    failure_count = models.PositiveIntegerField()
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+
+
+class ReasonTally(Tally):
+    """A failure reason in one scenario and variant (the reason page)."""
+
+    # The unique constraint's leading column serves lookups by reason.
+    reason = models.ForeignKey(
+        FailureReason, on_delete=models.CASCADE, related_name="tallies", db_index=False
+    )
+    scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="reason_tallies")
+    variant = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reason", "scenario", "variant"], name="reason_tally_once_per_test"
+            )
+        ]
+        indexes = [models.Index(fields=["reason", "-last_seen"], name="reason_tally_latest")]
+
+    def __str__(self) -> str:
+        return f"reason {self.reason_id} x{self.failure_count} in scenario {self.scenario_id}"
+
+
+class InvariantTally(Tally):
+    """An invariant violated by one scenario (the invariant page's blast radius)."""
+
+    # The unique constraint's leading column serves lookups by invariant.
+    invariant = models.ForeignKey(
+        Invariant, on_delete=models.CASCADE, related_name="tallies", db_index=False
+    )
+    scenario = models.ForeignKey(
+        Scenario, on_delete=models.CASCADE, related_name="invariant_tallies"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["invariant", "scenario"], name="invariant_tally_once_per_scenario"
+            )
+        ]
+        indexes = [models.Index(fields=["invariant", "-last_seen"], name="invariant_tally_latest")]
+
+    def __str__(self) -> str:
+        return f"invariant {self.invariant_id} x{self.failure_count} in scenario {self.scenario_id}"
+
+
 class FailureEntity(models.Model):
     """One key entity id of a failure (`assignmentId = asg-311`), so any id value is searchable."""
 

@@ -295,12 +295,17 @@ def _flaky(project: Project, since: datetime) -> list[ScenarioCount]:
     return _counted(list(rows), "last_seen")
 
 
-def _latest_first_attempt(project: Project, suite_name: str) -> Run | None:
+def _latest_first_attempt(project: Project, suites: list[SuiteLatest], name: str) -> Run | None:
     """On the default branch when there is one there: a PR may add scenarios on purpose."""
-    runs = Run.objects.filter(
-        project=project, suite__name=suite_name, rerun_of_external_id=""
+    latest = next((item.run for item in suites if item.suite.name == name), None)
+    if latest is None or latest.branch == project.default_branch:
+        # The suite's latest first attempt, read already, is the answer when it is on the
+        # default branch (no later one is) or when the suite never ran.
+        return latest
+    on_default = Run.objects.filter(
+        project=project, suite=latest.suite, rerun_of_external_id="", branch=project.default_branch
     ).order_by("-started_at", "-id")
-    return runs.filter(branch=project.default_branch).first() or runs.first()
+    return on_default.select_related("suite").first() or latest
 
 
 def _smoke_not_in_full(smoke: Run | None, full: Run | None) -> list[Scenario]:
@@ -333,8 +338,8 @@ def _gaps(project: Project, since: datetime) -> list[ScenarioResult]:
 def project_overview(project: Project, *, days: int) -> Overview:
     since = timezone.now() - timedelta(days=days)
     suites = _latest_runs(_suites_with_latest(project=project))
-    smoke = _latest_first_attempt(project, project.smoke_suite)
-    full = _latest_first_attempt(project, project.full_suite)
+    smoke = _latest_first_attempt(project, suites, project.smoke_suite)
+    full = _latest_first_attempt(project, suites, project.full_suite)
     return Overview(
         project=project,
         days=days,

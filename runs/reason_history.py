@@ -1,15 +1,15 @@
 """Reads for one failure reason: where it struck (scenarios, variants), since when, how often."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
-from django.db.models import Count, Max, Min
+from django.db.models import Count, Max, Min, Sum
 from django.db.models.functions import TruncDate
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from runs.charts import Chart, ChartPoint, line_chart
-from runs.models import FailureReason, InvariantFailure, Project
+from runs.models import FailureReason, InvariantFailure, Project, ReasonTally
 
 TREND_DAYS = 30
 SCENARIOS_SHOWN = 200
@@ -37,26 +37,32 @@ class ReasonHistory:
     hits: list[ReasonHit]
     examples: list[InvariantFailure]
     trend: Chart
-
-    @property
-    def scenario_count(self) -> int:
-        return len({hit.scenario_key for hit in self.hits})
+    scenario_count: int
 
 
 def reason_history(reason: FailureReason) -> ReasonHistory:
+    """Read from the reason's tallies (one row per scenario and variant) and from its newest
+    failures only, so an outage-sized reason with a long history reads as fast as a new one."""
     failures = InvariantFailure.objects.filter(reason=reason)
-    span = failures.aggregate(count=Count("id"), first=Min("started_at"), last=Max("started_at"))
+    tallies = ReasonTally.objects.filter(reason=reason)
+    span = tallies.aggregate(
+        count=Sum("failure_count"),
+        scenarios=Count("scenario_id", distinct=True),
+        first=Min("first_seen"),
+        last=Max("last_seen"),
+    )
     hits = [
-        ReasonHit(row["scenario__key"], row["result__variant"], row["count"], row["last"])
-        for row in failures.values("scenario__key", "result__variant")
-        .annotate(count=Count("id"), last=Max("started_at"))
-        .order_by("-last", "scenario__key")[:SCENARIOS_SHOWN]
+        ReasonHit(tally.scenario.key, tally.variant, tally.failure_count, tally.last_seen)
+        for tally in tallies.select_related("scenario").order_by("-last_seen", "scenario__key")[
+            :SCENARIOS_SHOWN
+        ]
     ]
     today = timezone.now().date()
     since = today - timedelta(days=TREND_DAYS - 1)
+    since_midnight = timezone.make_aware(datetime.combine(since, time.min), UTC)
     per_day: dict[date, int] = dict(
-        failures.filter(started_at__date__gte=since)
-        .annotate(day=TruncDate("started_at"))
+        failures.filter(started_at__gte=since_midnight)
+        .annotate(day=TruncDate("started_at", tzinfo=UTC))
         .values_list("day")
         .annotate(count=Count("id"))
         .order_by()
@@ -69,7 +75,8 @@ def reason_history(reason: FailureReason) -> ReasonHistory:
     )
     return ReasonHistory(
         reason=reason,
-        failures=span["count"],
+        failures=span["count"] or 0,
+        scenario_count=span["scenarios"],
         first_seen=span["first"],
         last_seen=span["last"],
         hits=hits,

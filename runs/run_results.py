@@ -86,8 +86,12 @@ def run_results(run: Run, filters: dict[str, Any], page_number: str | None) -> R
         "skipped": run.skipped_count,
         "flaky": run.flaky_count,
     }
+    paginator = Paginator(ordered, RESULTS_PER_PAGE)
+    if status in counts and status != "flaky" and not filters["q"]:
+        # The run stores its counts: the list need not count its results again.
+        paginator.count = counts[status]
     return RunResults(
-        page=Paginator(ordered, RESULTS_PER_PAGE).get_page(page_number),
+        page=paginator.get_page(page_number),
         filters=filters,
         tabs=[(tab, counts[tab]) for tab in TABS if counts[tab] or tab in ("all", status)],
         areas=_area_counts(run),

@@ -12,6 +12,7 @@ from runs.models import (
     FAILING,
     Invariant,
     InvariantFailure,
+    InvariantTally,
     Project,
     Scenario,
     ScenarioFlake,
@@ -22,6 +23,7 @@ from runs.models import (
 STRIP_RUNS = 60
 MAX_VARIANT_ROWS = 12
 RECENT_FAILURES = 30
+BLAST_RADIUS_SHOWN = 200
 
 
 def scenario_for_project(project: Project, key: str) -> Scenario:
@@ -117,28 +119,36 @@ def _regression_window(
 
 
 def _variant_rows(scenario: Scenario) -> list[VariantRow]:
+    # Bare values first: most scenarios run in one variant, and then no row is shown at all.
     recent = (
         ScenarioResult.objects.filter(scenario=scenario)
-        .select_related("run", "run__suite")
-        .order_by("-started_at", "-id")[: STRIP_RUNS * MAX_VARIANT_ROWS]
+        .order_by("-started_at", "-id")
+        .values_list("id", "run_id", "variant", "attempt")[: STRIP_RUNS * MAX_VARIANT_ROWS]
     )
     runs: list[int] = []
-    final: dict[tuple[int, str], ScenarioResult] = {}
-    for result in recent:
-        if result.run_id not in runs:
+    final: dict[tuple[int, str], tuple[int, int]] = {}
+    for result_id, run_id, variant, attempt in recent:
+        if run_id not in runs:
             if len(runs) == STRIP_RUNS:
                 continue
-            runs.append(result.run_id)
-        known = final.get((result.run_id, result.variant))
-        if known is None or result.attempt > known.attempt:
-            final[result.run_id, result.variant] = result
+            runs.append(run_id)
+        known = final.get((run_id, variant))
+        if known is None or attempt > known[1]:
+            final[run_id, variant] = (result_id, attempt)
     variants = sorted({variant for _, variant in final})
     if len(variants) < 2:
         return []
+    shown = variants[:MAX_VARIANT_ROWS]
+    results = ScenarioResult.objects.select_related("run", "run__suite").in_bulk(
+        [result_id for (_, variant), (result_id, _) in final.items() if variant in shown]
+    )
     runs.reverse()
     return [
-        VariantRow(variant or "(none)", [final.get((run, variant)) for run in runs])
-        for variant in variants[:MAX_VARIANT_ROWS]
+        VariantRow(
+            variant or "(none)",
+            [results[final[run, variant][0]] if (run, variant) in final else None for run in runs],
+        )
+        for variant in shown
     ]
 
 
@@ -186,39 +196,37 @@ def scenario_history(project: Project, scenario: Scenario) -> ScenarioHistory:
 
 
 @dataclass
-class ScenarioImpact:
-    scenario: Scenario
-    count: int
-    first_seen: datetime
-    last_seen: datetime
-
-
-@dataclass
 class BlastRadius:
     invariant: Invariant
-    scenarios: list[ScenarioImpact]
+    # The scenarios that violated it most lately, each with its tally.
+    scenarios: list[InvariantTally]
+    scenario_count: int
+    areas: list[str]
     recent: list[InvariantFailure]
 
     @property
-    def areas(self) -> list[str]:
-        return sorted({impact.scenario.area for impact in self.scenarios if impact.scenario.area})
+    def more_scenarios(self) -> int:
+        return self.scenario_count - len(self.scenarios)
 
 
 def invariant_blast_radius(invariant: Invariant) -> BlastRadius:
-    """Every scenario that violated the invariant, across runs, and its latest failures."""
-    rows = list(
-        InvariantFailure.objects.filter(invariant=invariant)
-        .values("scenario_id")
-        .annotate(count=Count("id"), first=Min("started_at"), last=Max("started_at"))
-        .order_by("-last", "-count")
-    )
-    scenarios = Scenario.objects.in_bulk([row["scenario_id"] for row in rows])
+    """Every scenario that violated the invariant, across runs, and its latest failures: read
+    from the tallies, one row per scenario, so a long history costs nothing more."""
+    tallies = InvariantTally.objects.filter(invariant=invariant)
     return BlastRadius(
         invariant=invariant,
-        scenarios=[
-            ScenarioImpact(scenarios[row["scenario_id"]], row["count"], row["first"], row["last"])
-            for row in rows
-        ],
+        scenarios=list(
+            tallies.select_related("scenario").order_by("-last_seen", "-failure_count")[
+                :BLAST_RADIUS_SHOWN
+            ]
+        ),
+        scenario_count=tallies.count(),
+        areas=list(
+            tallies.exclude(scenario__area="")
+            .order_by("scenario__area")
+            .values_list("scenario__area", flat=True)
+            .distinct()
+        ),
         recent=list(
             InvariantFailure.objects.filter(invariant=invariant)
             .select_related("scenario", "run", "run__suite")

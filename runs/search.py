@@ -3,7 +3,7 @@ id value a failure carries (a key entity id, or a cell of its evidence rows)."""
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q
+from django.db.models import Q, Sum
 
 from runs.models import FailureEntity, FailureReason, Invariant, Project, Scenario
 
@@ -56,7 +56,7 @@ def project_search(project: Project, query: str) -> SearchResults:
         # few reasons stand for thousands of failures.
         reasons=list(
             FailureReason.objects.filter(project=project, text__icontains=query)
-            .annotate(failure_count=Count("failures"))
+            .annotate(failure_count=Sum("tallies__failure_count", default=0))
             .order_by("-failure_count")[:LIMIT]
         ),
         # Ids are matched exactly: they are opaque values such as asg-311.

@@ -129,8 +129,9 @@ def test_a_database_of_the_old_layout_keeps_every_row_after_migrating(tmp_path, 
     assert {t: n for t, n in rows_after.items() if t in rows_before and t not in grown} == {
         t: n for t, n in rows_before.items() if t not in grown
     }
-    # Tables added since are empty, but for the reasons derived from the stored failures.
-    derived = {"runs_failurereason"}
+    # Tables added since are empty, but for the reasons and tallies derived from the stored
+    # failures.
+    derived = {"runs_failurereason", "runs_reasontally", "runs_invarianttally"}
     assert {
         t: n for t, n in rows_after.items() if t not in rows_before and t not in derived
     } == dict.fromkeys(set(rows_after) - set(rows_before) - derived, 0)
@@ -138,7 +139,15 @@ def test_a_database_of_the_old_layout_keeps_every_row_after_migrating(tmp_path, 
         without_reason = connection.execute(
             "SELECT count(*) FROM runs_invariantfailure WHERE reason_id IS NULL"
         ).fetchone()[0]
+        tallied = connection.execute(
+            "SELECT (SELECT sum(failure_count) FROM runs_reasontally), "
+            "(SELECT sum(failure_count) FROM runs_invarianttally), "
+            "(SELECT count(*) FROM runs_invariantfailure), "
+            "(SELECT count(invariant_id) FROM runs_invariantfailure)"
+        ).fetchone()
     assert rows_after["runs_failurereason"] > 0 and without_reason == 0
+    # Every stored failure is counted once by reason, and once by invariant when it names one.
+    assert tallied[0] == tallied[2] > 0 and tallied[1] == tallied[3] > 0
     assert all(rows_after[t] >= rows_before[t] for t in grown)
     output = _manage(ROOT, env, "shell", "-c", COUNT_SCRIPT)
     [line] = [line for line in output.splitlines() if line.startswith("COUNTS ")]

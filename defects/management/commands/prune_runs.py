@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from defects.models import Defect, DefectOccurrence
 from runs.models import FailureEntity, InvariantFailure, Run, ScenarioResult
+from runs.tallies import tallies_subtract
 
 AGE = re.compile(r"^(\d+)([dh])$")
 
@@ -27,6 +28,7 @@ def _delete_leaves(run_ids: list[int]) -> dict[str, int]:
         "results": (ScenarioResult, in_batch),
     }
     counts = {}
+    tallies_subtract(run_ids)
     with connection.cursor() as cursor:
         for name, (model, where) in tables.items():
             table = quote(model._meta.db_table)
