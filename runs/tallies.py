@@ -86,14 +86,25 @@ def _upsert(
         [project_id, *key, tally.count, adapt(tally.first), adapt(tally.last)]
         for key, tally in sorted(tallies.items(), key=lambda item: item[0])
     ]
-    limit = connection.features.max_query_params or 60_000
-    batch = max(1, limit // len(columns))
+    insert = f"INSERT INTO {table} ({', '.join(columns)}) "
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One array per column: a statement of seven parameters however many rows.
+            meta = model._meta
+            arrays = ", ".join(
+                f"%s::{meta.get_field(column.removesuffix('_id')).db_type(connection)}[]"
+                for column in columns
+            )
+            cursor.execute(
+                f"{insert} SELECT * FROM unnest({arrays}) {on_conflict}",  # noqa: S608 - names from model metadata
+                [list(values) for values in zip(*rows, strict=True)],
+            )
+            return
+        batch = max(1, (connection.features.max_query_params or 999) // len(columns))
         for start in range(0, len(rows), batch):
             chunk = rows[start : start + batch]
             cursor.execute(
-                f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608 - names from model metadata
-                f"VALUES {', '.join([per_row] * len(chunk))} {on_conflict}",
+                f"{insert} VALUES {', '.join([per_row] * len(chunk))} {on_conflict}",
                 [value for row in chunk for value in row],
             )
 
