@@ -15,6 +15,7 @@ from defects.models import (
     DefectClass,
     DefectEvent,
     DefectOccurrence,
+    IncidentScenario,
     SharedCause,
     TriagedRun,
     TriageSettings,
@@ -49,6 +50,8 @@ class _Group:
     kind: str = Defect.Kind.DEFECT
     has_invariant: bool = False
     occurrences: list[tuple[int, int | None]] = field(default_factory=list)
+    # An incident's scenarios in this run.
+    scenario_ids: set[int] = field(default_factory=set)
 
 
 @dataclass
@@ -178,6 +181,7 @@ def _with_incidents(run: Run, failures: _Failures) -> dict[str, _Group]:
             )
             incident.has_invariant |= group.invariant_id is not None
             incident.occurrences.append((result_id, failure_id))
+            incident.scenario_ids.add(failures.scenario_of[result_id])
         if kept:
             group.occurrences = kept
             regrouped[key] = group
@@ -371,12 +375,12 @@ def _record_occurrences(
         elif _seen_again(run, defect, results):
             outcome.regressed.append(defect)
         if defect.is_incident:
-            scenarios = (
-                DefectOccurrence.objects.filter(defect=defect)
-                .values("result__scenario_id")
-                .distinct()
-                .count()
+            held = sorted(group.scenario_ids)
+            IncidentScenario.objects.bulk_create(
+                [IncidentScenario(defect=defect, scenario_id=sid) for sid in held],
+                ignore_conflicts=True,
             )
+            scenarios = IncidentScenario.objects.filter(defect=defect).count()
             Defect.objects.filter(pk=defect.pk).update(scenario_count=scenarios)
             defect.scenario_count = scenarios
 

@@ -221,6 +221,24 @@ class DefectOccurrence(models.Model):
         return f"{self.defect_id} in run {self.run_id}"
 
 
+class IncidentScenario(models.Model):
+    """A scenario an incident has held, once however often it failed with it: the incident's
+    scenario count is a count of these, which grows with the catalog, not with the nights."""
+
+    # The unique constraint's leading column serves lookups by incident.
+    defect = models.ForeignKey(Defect, on_delete=models.CASCADE, related_name="+", db_index=False)
+    scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        db_table = "triage_incidentscenario"
+        constraints = [
+            models.UniqueConstraint(fields=["defect", "scenario"], name="incident_scenario_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"scenario {self.scenario_id} in incident {self.defect_id}"
+
+
 class DefectEvent(models.Model):
     """A line of a defect's timeline: who changed what, from what to what, and why."""
 
