@@ -13,7 +13,11 @@ The database is created if missing and its run tables are emptied first.
 """
 
 import json
+import resource
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
@@ -26,13 +30,20 @@ configure("triage_bench")
 SCENARIOS = 10_000
 FAILURES = 500
 EVIDENCE_ROWS = 5
+# The largest report the webhook takes (REPORT_MAX_BYTES, 20 MiB), for its peak memory.
+LARGEST = {"scenario_count": 40_000, "failure_count": 4_000, "evidence_rows": 33}
 REPEATS = 3
 
 
-def build_report(run_id: str) -> bytes:
-    every = SCENARIOS // FAILURES
+def build_report(
+    run_id: str,
+    scenario_count: int = SCENARIOS,
+    failure_count: int = FAILURES,
+    evidence_rows: int = EVIDENCE_ROWS,
+) -> bytes:
+    every = scenario_count // failure_count
     scenarios = []
-    for n in range(SCENARIOS):
+    for n in range(scenario_count):
         area = ("SCH", "BID", "NOS", "HLT", "API", "UI", "ADV")[n % 7]
         scenario = {
             "scenarioId": f"{area}-{n:05d}",
@@ -62,7 +73,7 @@ def build_report(run_id: str) -> bytes:
                                     "user_id": f"drv-{r}",
                                     "type": "bid_open",
                                 }
-                                for r in range(EVIDENCE_ROWS)
+                                for r in range(evidence_rows)
                             ],
                         }
                     ],
@@ -349,8 +360,38 @@ def main() -> None:
         ("JUnit COPY (expat + COPY)", junit_copy_s, median),
     ):
         print(f"{label + ':':<35}{seconds * 1000:8.0f} ms{note}")
+    largest = build_report("bench-largest", **LARGEST)
+    with tempfile.NamedTemporaryFile(suffix=".json") as body_file:
+        body_file.write(largest)
+        body_file.flush()
+        peak = subprocess.run(
+            [sys.executable, __file__, "--peak-memory", body_file.name],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split()[-1]
+    print(
+        f"largest report {len(largest) / 2**20:.1f} MiB: peak memory of its ingest "
+        f"{int(peak) / 1024:.0f} MiB over the process at rest"
+    )
     print(f"junit ratio {junit_s / junit_copy_s:.2f}")
     print(f"ratio {ours_s / copy_s:.2f}")
+
+
+def peak_memory(path: str) -> None:
+    """In a process of its own: how far ingesting the report at `path` raises the peak
+    resident memory (KiB) over the process holding the body, set up and at rest."""
+    open_bench_database(empty=False)
+    from runs.ingest import run_ingest
+    from runs.projects import project_create
+    from runs.schema import report_parse
+
+    project, _ = project_create(slug="largest", name="largest")
+    with open(path, "rb") as source:
+        body = source.read()
+    at_rest = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    run_ingest(project=project, report=report_parse(body))
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - at_rest)
 
 
 def alternate(
@@ -370,4 +411,7 @@ def alternate(
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--peak-memory"]:
+        peak_memory(sys.argv[2])
+    else:
+        main()

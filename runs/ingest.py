@@ -174,9 +174,12 @@ def _store(project: Project, report: RunReport, digest: str) -> Run:
     # The run row goes first so that a concurrent duplicate blocks on its unique key
     # before doing any other work.
     run = _insert_run(project, report, digest)
-    _insert_results(run, report, first_position=0, attempts_before={})
+    tallied = _insert_results(run, report, first_position=0, attempts_before={})
     if report.run.part is not None:
         _insert_part(run, report, digest)
+    # Last before the commit: concurrent reports failing alike update the same tally rows,
+    # and each holds their locks from here until it commits.
+    tallies_add(project.pk, tallied)
     return run
 
 
@@ -190,7 +193,9 @@ def _part_add(run: Run, report: RunReport, digest: str) -> None:
         (row["scenario__key"], row["variant"]): row["last"]
         for row in results.values("scenario__key", "variant").annotate(last=Max("attempt"))
     }
-    _insert_results(run, report, first_position=first_position, attempts_before=attempts_before)
+    tallied = _insert_results(
+        run, report, first_position=first_position, attempts_before=attempts_before
+    )
     _insert_part(run, report, digest)
     run.started_at = min(run.started_at, info.started_at)
     run.finished_at = max(run.finished_at, info.finished_at)
@@ -217,6 +222,7 @@ def _part_add(run: Run, report: RunReport, digest: str) -> None:
             "diagnostics_gap_count", "flaky_count", "parts_received", "last_part_at",
         ]
     )  # fmt: skip
+    tallies_add(run.project_id, tallied)  # last, as in `_store`
 
 
 def _insert_part(run: Run, report: RunReport, digest: str) -> None:
@@ -241,7 +247,9 @@ def _insert_results(
     *,
     first_position: int,
     attempts_before: dict[tuple[str, str], int],
-) -> None:
+) -> list[TalliedFailure]:
+    """Write the report's results, failures and their search rows; return the failures for
+    the tallies, which the caller counts last (see `_store`)."""
     project_id = run.project_id
     started_at = report.run.started_at
     scenario_ids = _scenario_catalog(run.project_id, report.scenarios)
@@ -350,21 +358,16 @@ def _insert_results(
         return_ids=True,
     )
     variant_of = dict(zip(result_ids, variants, strict=True))
-    tallies_add(
-        project_id,
-        [
-            TalliedFailure(
-                reason_id=reason_ids[reason_key(reason)],
-                invariant_id=invariant_ids[failure.invariant_key]
-                if failure.invariant_key
-                else None,
-                scenario_id=scenario_ids[scenario.scenario_id],
-                variant=variant_of[result_id],
-                started_at=started_at,
-            )
-            for (result_id, scenario, _, failure), reason in zip(failures, reasons, strict=True)
-        ],
-    )
+    tallied = [
+        TalliedFailure(
+            reason_id=reason_ids[reason_key(reason)],
+            invariant_id=invariant_ids[failure.invariant_key] if failure.invariant_key else None,
+            scenario_id=scenario_ids[scenario.scenario_id],
+            variant=variant_of[result_id],
+            started_at=started_at,
+        )
+        for (result_id, scenario, _, failure), reason in zip(failures, reasons, strict=True)
+    ]
     bulk_insert(
         FailureEntity,
         ["project_id", "failure_id", "name", "value", "started_at"],
@@ -382,6 +385,7 @@ def _insert_results(
         ],
         earlier_parts_below=first_position,
     )
+    return tallied
 
 
 def flaky_within_run(attempts: Iterable[tuple[Any, int, str]]) -> set[Any]:

@@ -107,3 +107,16 @@ def test_reason_page_counts_every_failure_of_a_reason_across_scenarios(member, p
 
     assert "<strong>5</strong> failures in\n    <strong>2</strong> scenarios" in html
     assert "browser=webkit" in html
+
+
+def test_each_part_of_a_run_counts_its_failures_once_even_when_posted_again():
+    project, _ = a_project()
+    for browser in ("chromium", "webkit", "webkit"):
+        a_stored_run(
+            project,
+            a_report("sharded-1", [failing("BID-001")], part=browser, variant={"browser": browser}),
+        )
+
+    counted = dict(ReasonTally.objects.values_list("variant", "failure_count").order_by("variant"))
+    assert counted == {"browser=chromium": 1, "browser=webkit": 1}
+    assert InvariantTally.objects.get().failure_count == 2
