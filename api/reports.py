@@ -4,6 +4,8 @@ The view authenticates, reads the body and hands the report to the one door for 
 
 import time
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -13,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from api.auth import project_for_request
 from api.errors import ApiError, method_not_allowed
 from api.runs import run_summary
+from operations.memory_budget import BudgetExhausted, memory_reserved
 from operations.metrics import REPORTS
 from reruns.arrivals import report_arrived
 from runs.ingest import ReportConflict
@@ -23,6 +26,7 @@ from runs.xml_reports import xml_report
 
 JSON_CONTENT_TYPES = {"application/json"}
 XML_CONTENT_TYPES = {"application/xml", "text/xml"}
+BUSY_RETRY_AFTER_SECONDS = 10
 
 
 def _gunzip(body: bytes, limit: int) -> bytes:
@@ -132,6 +136,24 @@ def _variant_param(values: list[str]) -> dict[str, str]:
     return variant
 
 
+@contextmanager
+def _memory_for(body: bytes) -> Iterator[None]:
+    """Reading and storing the report waits for its share of the process's memory budget."""
+    try:
+        with memory_reserved(
+            len(body) * settings.INGEST_MEMORY_PER_BYTE,
+            capacity=settings.INGEST_MEMORY_BUDGET_MB * 2**20,
+            wait_seconds=settings.INGEST_BUDGET_WAIT_SECONDS,
+        ):
+            yield
+    except BudgetExhausted:
+        raise ApiError(
+            503,
+            "this server is busy storing other large reports; retry shortly",
+            retry_after=BUSY_RETRY_AFTER_SECONDS,
+        ) from None
+
+
 @csrf_exempt
 def run_report_receive(request: HttpRequest, slug: str) -> JsonResponse:
     """POST /api/v1/projects/<slug>/runs: store one run report, exactly once."""
@@ -150,13 +172,14 @@ def run_report_receive(request: HttpRequest, slug: str) -> JsonResponse:
         )
         if problem:
             raise ApiError(401, problem)
-        if request.content_type in XML_CONTENT_TYPES:
-            report = _xml(request, project, body)
-        else:
-            report = report_parse(body)
-        outcome = report_arrived(
-            project=project, report=report, received_at=received_at, answer_first=True
-        )
+        with _memory_for(body):
+            if request.content_type in XML_CONTENT_TYPES:
+                report = _xml(request, project, body)
+            else:
+                report = report_parse(body)
+            outcome = report_arrived(
+                project=project, report=report, received_at=received_at, answer_first=True
+            )
     except ApiError as exc:
         REPORTS.labels("refused", str(exc.status)).inc()
         return exc.response()

@@ -361,6 +361,7 @@ def measure(scale: int) -> dict[str, object]:
     pages_only = [row for row in rows if row[0] != "floor"]
     slowest = max(pages_only, key=lambda row: row[2])
     return {
+        "p50": {row[0]: row[1] for row in rows},
         "p95": {row[0]: row[2] for row in rows},
         "floor_p95": next(row[2] for row in rows if row[0] == "floor"),
         "worst_p95": slowest[2],
@@ -407,11 +408,17 @@ def main() -> None:
         os.unlink(path)
     first, last = figures[min(figures)], figures[max(figures)]
     if len(figures) > 1:
-        small, large = f"p95 x{min(figures)}", f"p95 x{max(figures)}"
-        print(f"{'page':20} {small:>9} {large:>9} {'growth':>7}")
-        for name, before in first["p95"].items():
-            after = last["p95"][name]
-            print(f"{name:20} {before:9.1f} {after:9.1f} {after / before:7.2f}")
+        small, large = f"x{min(figures)}", f"x{max(figures)}"
+        print(
+            f"{'page':20} {'p50 ' + small:>9} {'p50 ' + large:>9} {'growth':>7} "
+            f"{'p95 ' + small:>9} {'p95 ' + large:>9} {'growth':>7}"
+        )
+        for name in first["p95"]:
+            cells = []
+            for measure in ("p50", "p95"):
+                before, after = first[measure][name], last[measure][name]
+                cells.append(f"{before:9.1f} {after:9.1f} {after / before:7.2f}")
+            print(f"{name:20} {' '.join(cells)}")
     print(
         f"floor p95 {first['floor_p95']:.1f} ms; slowest page {first['worst_page']} "
         f"p95 {first['worst_p95']:.0f} ms"
