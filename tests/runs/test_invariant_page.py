@@ -19,3 +19,18 @@ def test_invariant_page_shows_every_scenario_that_violated_it(member, project):
     assert "2</strong> scenarios in" in html
     assert "BID, NOS" in html
     assert "API-002" not in html
+
+
+def test_a_wide_blast_radius_lists_the_latest_scenarios_and_says_how_many_more(member, project):
+    nightly(project, 3, [a_scenario(f"BID-{n:03d}", "failed") for n in range(150)])
+    nightly(project, 1, [a_scenario(f"NOS-{n:03d}", "failed") for n in range(51)])
+    nightly(project, 2, [a_scenario("API-001", "passed")])
+
+    html = member.get("/p/dispatch/invariants/TENANT-004/").content.decode()
+
+    assert "201</strong> scenarios in" in html
+    assert "The 200 that violated it most lately; 1 more before them." in html
+    radius = html[html.index("Blast radius") : html.index("Latest failures")]
+    # The newest night's 51 first, then 149 of the 150 from the night before.
+    assert radius.count('href="/p/dispatch/scenarios/NOS-') == 51
+    assert radius.count('href="/p/dispatch/scenarios/BID-') == 149
