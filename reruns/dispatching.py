@@ -17,20 +17,19 @@ from runs.schema import ReportInvalid, report_parse
 logger = logging.getLogger(__name__)
 
 
-def _lease_seconds(rerun_id: int) -> int:
+def _lease_seconds(dispatcher: Dispatcher | None) -> int:
     """A local command may run for its whole timeout: the lease must outlast it."""
     lease = settings.RERUN_DISPATCH_LEASE_SECONDS
-    dispatcher = Dispatcher.objects.filter(project__reruns=rerun_id).first()
     if dispatcher and dispatcher.kind == Dispatcher.Kind.COMMAND:
         spec = settings.RERUN_COMMANDS.get(dispatcher.command_name) or {}
         lease = max(lease, int(spec.get("timeout", 600)) + 60)
     return lease
 
 
-def _claim(rerun_id: int, now: datetime) -> Rerun | None:
+def _claim(rerun_id: int, now: datetime, dispatcher: Dispatcher | None) -> Rerun | None:
     # The conditional update is the lock: a second worker, a retried or redelivered task
     # finds nothing to claim, unless the claimer died and its lease ran out.
-    lease = now + timedelta(seconds=_lease_seconds(rerun_id))
+    lease = now + timedelta(seconds=_lease_seconds(dispatcher))
     limit = settings.RERUN_MAX_DISPATCH_ATTEMPTS
     lapsed = Q(state=Rerun.State.DISPATCHING, lease_until__lt=now)
     claimed = Rerun.objects.filter(
@@ -49,10 +48,11 @@ def _claim(rerun_id: int, now: datetime) -> Rerun | None:
 
 def rerun_dispatch(rerun_id: int) -> str:
     """Claim and send one rerun. Raises TransientDispatchError when worth retrying."""
-    rerun = _claim(rerun_id, timezone.now())
+    # Read once, before the claim: its kind sets the lease, and it is what the rerun goes to.
+    dispatcher = Dispatcher.objects.filter(project__reruns=rerun_id).first()
+    rerun = _claim(rerun_id, timezone.now(), dispatcher)
     if rerun is None:
         return "not claimable"
-    dispatcher = Dispatcher.objects.filter(project=rerun.project).first()
     try:
         if dispatcher is None:
             raise DispatchRefused("the project's dispatcher was removed")

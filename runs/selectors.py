@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -77,23 +77,27 @@ def run_page(
         "run": run,
         "groups": run_failure_groups(run, shown_apart=shown_apart),
         "results": run_results(run, filters, listing.get("page")),
-        "previous": previous_run(run),
+        "has_previous": has_previous_run(run),
         "parts": parts_received(run) if run.in_parts else None,
     }
+
+
+def _earlier_first_attempts(run: Run) -> QuerySet[Run]:
+    return Run.objects.filter(
+        project_id=run.project_id, suite_id=run.suite_id, rerun_of_external_id=""
+    ).filter(Q(started_at__lt=run.started_at) | Q(started_at=run.started_at, pk__lt=run.pk))
 
 
 def previous_run(run: Run) -> Run | None:
     """The default base of a comparison: the run of the same suite just before this one,
     a first attempt (a rerun of a few scenarios compares badly), on the same branch if any."""
-    earlier = (
-        Run.objects.filter(
-            project_id=run.project_id, suite_id=run.suite_id, rerun_of_external_id=""
-        )
-        .filter(Q(started_at__lt=run.started_at) | Q(started_at=run.started_at, pk__lt=run.pk))
-        .select_related("suite")
-        .order_by("-started_at", "-id")
-    )
+    earlier = _earlier_first_attempts(run).select_related("suite").order_by("-started_at", "-id")
     return earlier.filter(branch=run.branch).first() or earlier.first()
+
+
+def has_previous_run(run: Run) -> bool:
+    """Whether `previous_run` finds one: the run page links to the comparison, which picks it."""
+    return _earlier_first_attempts(run).exists()
 
 
 def repro_line(project: Project, scenario_key: str) -> str | None:

@@ -61,3 +61,14 @@ def test_compare_tells_a_new_failure_in_one_browser_from_one_failing_everywhere(
     assert "browser=webkit" in section("Newly failing")
     assert "browser=chromium" not in section("Newly failing")
     assert "browser=chromium" in section("Still failing")
+
+
+def test_a_run_page_links_to_the_comparison_only_when_an_earlier_run_of_its_suite_exists(
+    member, project
+):
+    first = nightly(project, 2, green("BID-001"))
+    second = nightly(project, 1, green("BID-001"))
+    link = "Compare with the previous full run"
+
+    assert link not in member.get(f"/p/dispatch/runs/{first.pk}/").content.decode()
+    assert link in member.get(f"/p/dispatch/runs/{second.pk}/").content.decode()
