@@ -1,7 +1,9 @@
 """Every result of one run, as the run page lists them: by status tab (with counts), a filter
 on id and title, sorted by order or duration, a page at a time; and counts per area."""
 
+import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from django import forms
@@ -50,10 +52,33 @@ class AreaCount:
 
 @dataclass
 class RunResults:
+    run: Run
     page: Page
     filters: dict[str, Any]
     tabs: list[tuple[str, int]]
-    areas: list[AreaCount]
+
+    @cached_property
+    def areas(self) -> list[AreaCount]:
+        # Read only when drawn: a list served from the fragment cache needs none of it.
+        return _area_counts(self.run)
+
+    @property
+    def cache_key(self) -> str:
+        """The rendered list's key: a run's results change only when a part of it arrives.
+        When it was received tells this run from one that had its id in a database since
+        restored or recreated beside the same cache."""
+        run = self.run
+        wanted = "\x1f".join(
+            [
+                run.received_at.isoformat(),
+                self.filters["status"],
+                self.filters["sort"],
+                self.filters["q"],
+                str(self.page.number),
+            ]
+        )
+        digest = hashlib.sha256(wanted.encode()).hexdigest()[:32]
+        return f"run-results:v1:{run.pk}:{run.parts_received}:{digest}"
 
 
 def _flaky_ids(run: Run) -> list[int]:
@@ -91,10 +116,10 @@ def run_results(run: Run, filters: dict[str, Any], page_number: str | None) -> R
         # The run stores its counts: the list need not count its results again.
         paginator.count = counts[status]
     return RunResults(
+        run=run,
         page=paginator.get_page(page_number),
         filters=filters,
         tabs=[(tab, counts[tab]) for tab in TABS if counts[tab] or tab in ("all", status)],
-        areas=_area_counts(run),
     )
 
 

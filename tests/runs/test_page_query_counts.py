@@ -1,6 +1,7 @@
 """Every history page answers in a number of queries that does not grow with the history."""
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -24,6 +25,7 @@ def test_page_queries_do_not_grow_with_runs_or_failures(member, project, path):
         assert member.get(url).status_code == 200
     for day in range(1, 15):
         nightly(project, day, [a_scenario(f"BID-{n:03d}", "failed") for n in range(1, 6)])
+    cache.clear()  # both views first views: parts of a page kept from the first are not counted
     with CaptureQueriesContext(connection) as many:
         member.get(url)
     assert len(many) == len(few) <= 15
