@@ -1,12 +1,14 @@
-"""A web process's memory budget for work in flight.
+"""A web process's memory budget for reports being read and stored.
 
 Reading and storing a report takes memory in proportion to its size (`bench/ingest.py` prints
 the peak for the largest report the webhook takes), and a threaded web process may hold many
 requests at once. Each one reserves its estimate first: while the estimates fit the budget the
-work goes ahead side by side, and the rest waits its turn, so the process's peak stays near
-its budget however many large reports arrive together."""
+work goes ahead side by side, and the rest waits its turn, first come first served, so that
+part of the process's memory stays near its budget however many large reports arrive together.
+(The bodies themselves, read before, are bounded apart: threads x REPORT_MAX_BYTES.)"""
 
 import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -17,6 +19,9 @@ class BudgetExhausted(Exception):
 
 _room = threading.Condition()
 _in_use = 0
+# Waiting reservations in arrival order: only the first may take room, so a large report is
+# not passed over for ever by small ones.
+_queue: deque[object] = deque()
 
 
 @contextmanager
@@ -27,8 +32,16 @@ def memory_reserved(amount: int, *, capacity: int, wait_seconds: float) -> Itera
     BudgetExhausted when no room came within `wait_seconds`."""
     global _in_use
     amount = max(0, min(amount, capacity))
+    ticket = object()
     with _room:
-        if not _room.wait_for(lambda: _in_use + amount <= capacity, timeout=wait_seconds):
+        _queue.append(ticket)
+        fits = _room.wait_for(
+            lambda: _queue[0] is ticket and _in_use + amount <= capacity, timeout=wait_seconds
+        )
+        _queue.remove(ticket)
+        # The next in line may fit now, or may be first now.
+        _room.notify_all()
+        if not fits:
             raise BudgetExhausted
         _in_use += amount
     try:

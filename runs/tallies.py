@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
+from django.db.models import Count
 
 from runs.models import InvariantFailure, InvariantTally, ReasonTally, ScenarioResult, Tally
 
@@ -109,40 +110,57 @@ def _upsert(
             )
 
 
-def tallies_subtract(run_ids: Sequence[int]) -> None:
-    """Take the failures of runs about to be deleted out of the tallies; a tally that counts
-    nothing any more goes. First and last seen stay: they say when it struck, not what is kept."""
-    if not run_ids:
+@dataclass(frozen=True)
+class TalliesGone:
+    """What some runs' failures add to the tallies: (key..., count) rows, keys sorted."""
+
+    by_reason: list[tuple[int, int, str, int]]
+    by_invariant: list[tuple[int, int, int]]
+
+
+def tallies_of_runs(run_ids: Sequence[int]) -> TalliesGone:
+    """Read, before the runs are deleted, what their failures count for in the tallies."""
+    failures = InvariantFailure.objects.filter(run_id__in=list(run_ids)).order_by()
+    return TalliesGone(
+        by_reason=sorted(
+            failures.exclude(reason=None)
+            .values_list("reason_id", "scenario_id", "result__variant")
+            .annotate(n=Count("id"))
+        ),
+        by_invariant=sorted(
+            failures.exclude(invariant=None)
+            .values_list("invariant_id", "scenario_id")
+            .annotate(n=Count("id"))
+        ),
+    )
+
+
+def tallies_subtract(gone: TalliesGone) -> None:
+    """Take deleted failures out of the tallies (last in the deleting transaction); a tally
+    that counts nothing any more goes. First and last seen stay: they say when it struck.
+
+    Rows are updated one by one in key order, reasons before invariants, as ingest locks them,
+    so a prune and an ingest never wait on each other in a circle. A count never goes below
+    zero, even for failures stored around the tallies (by a restore, or by code older than them)."""
+    _subtract(ReasonTally, ["reason_id", "scenario_id", "variant"], gone.by_reason)
+    _subtract(InvariantTally, ["invariant_id", "scenario_id"], gone.by_invariant)
+
+
+def _subtract(model: type[Tally], key_columns: list[str], rows: Sequence[tuple]) -> None:
+    if not rows:
         return
-    quote = connection.ops.quote_name
-    failures = quote(InvariantFailure._meta.db_table)
-    results = quote(ScenarioResult._meta.db_table)
-    by_reason = quote(ReasonTally._meta.db_table)
-    by_invariant = quote(InvariantTally._meta.db_table)
-    in_runs = ", ".join(["%s"] * len(run_ids))
+    table = connection.ops.quote_name(model._meta.db_table)
+    where = " AND ".join(f"{column} = %s" for column in key_columns)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {by_reason} SET failure_count = {by_reason}.failure_count - gone.n "  # noqa: S608 - names from model metadata
-            f"FROM (SELECT f.reason_id, f.scenario_id, r.variant, COUNT(*) AS n "
-            f"FROM {failures} f JOIN {results} r ON r.id = f.result_id "
-            f"WHERE f.run_id IN ({in_runs}) AND f.reason_id IS NOT NULL "
-            f"GROUP BY f.reason_id, f.scenario_id, r.variant) AS gone "
-            f"WHERE {by_reason}.reason_id = gone.reason_id "
-            f"AND {by_reason}.scenario_id = gone.scenario_id "
-            f"AND {by_reason}.variant = gone.variant",
-            list(run_ids),
+        cursor.executemany(
+            f"UPDATE {table} SET failure_count = CASE WHEN failure_count > %s "  # noqa: S608 - names from model metadata
+            f"THEN failure_count - %s ELSE 0 END WHERE {where}",
+            [(row[-1], row[-1], *row[:-1]) for row in rows],
         )
-        cursor.execute(
-            f"UPDATE {by_invariant} SET failure_count = {by_invariant}.failure_count - gone.n "  # noqa: S608 - names from model metadata
-            f"FROM (SELECT invariant_id, scenario_id, COUNT(*) AS n FROM {failures} "
-            f"WHERE run_id IN ({in_runs}) AND invariant_id IS NOT NULL "
-            f"GROUP BY invariant_id, scenario_id) AS gone "
-            f"WHERE {by_invariant}.invariant_id = gone.invariant_id "
-            f"AND {by_invariant}.scenario_id = gone.scenario_id",
-            list(run_ids),
+        cursor.executemany(
+            f"DELETE FROM {table} WHERE {where} AND failure_count = 0",  # noqa: S608 - names from model metadata
+            [row[:-1] for row in rows],
         )
-        for table in (by_reason, by_invariant):
-            cursor.execute(f"DELETE FROM {table} WHERE failure_count = 0")  # noqa: S608
 
 
 def tallies_recount(project_id: int) -> None:

@@ -43,6 +43,39 @@ def test_work_that_does_not_fit_waits_until_the_work_before_it_is_done():
     assert memory_in_use() == 0
 
 
+def test_small_work_arriving_later_does_not_pass_large_work_waiting_first():
+    order: list[str] = []
+    holder_in = threading.Event()
+    let_holder_go = threading.Event()
+
+    def holder() -> None:
+        with memory_reserved(60, capacity=100, wait_seconds=5):
+            holder_in.set()
+            let_holder_go.wait(5)
+
+    def work(name: str, amount: int) -> None:
+        with memory_reserved(amount, capacity=100, wait_seconds=5):
+            order.append(name)
+
+    first = threading.Thread(target=holder)
+    first.start()
+    holder_in.wait(5)
+    large = threading.Thread(target=work, args=("large", 60))
+    large.start()
+    time.sleep(0.1)
+    small = threading.Thread(target=work, args=("small", 10))
+    small.start()
+    time.sleep(0.2)
+    # The small one would fit beside the holder, but the large one came first.
+    assert order == []
+    let_holder_go.set()
+    for thread in (first, large, small):
+        thread.join(5)
+
+    assert order == ["large", "small"]
+    assert memory_in_use() == 0
+
+
 def test_work_larger_than_the_whole_budget_still_runs_alone():
     with memory_reserved(500, capacity=100, wait_seconds=0):
         assert memory_in_use() == 100

@@ -120,3 +120,21 @@ def test_each_part_of_a_run_counts_its_failures_once_even_when_posted_again():
     counted = dict(ReasonTally.objects.values_list("variant", "failure_count").order_by("variant"))
     assert counted == {"browser=chromium": 1, "browser=webkit": 1}
     assert InvariantTally.objects.get().failure_count == 2
+
+
+def test_pruning_failures_stored_around_the_tallies_never_counts_below_zero():
+    project, _ = a_project()
+    stored_history(project)
+    # As if some failures had been stored by code older than the tallies, or restored.
+    ReasonTally.objects.update(failure_count=1)
+
+    out = io.StringIO()
+    call_command("prune_runs", "--older-than", "3d", "--pause", "0", stdout=out)
+
+    assert "Deleted 2 runs" in out.getvalue()
+    # Each count met zero where it would have gone below, and the tally went.
+    assert not ReasonTally.objects.exists()
+    tallies_recount(project.pk)
+    assert set(ReasonTally.objects.values_list("scenario__key", "variant", "failure_count")) == {
+        ("BID-001", "", 1)
+    }

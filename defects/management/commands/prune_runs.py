@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from defects.models import Defect, DefectOccurrence
 from runs.models import FailureEntity, InvariantFailure, Run, ScenarioResult
-from runs.tallies import tallies_subtract
+from runs.tallies import tallies_of_runs, tallies_subtract
 
 AGE = re.compile(r"^(\d+)([dh])$")
 
@@ -28,7 +28,6 @@ def _delete_leaves(run_ids: list[int]) -> dict[str, int]:
         "results": (ScenarioResult, in_batch),
     }
     counts = {}
-    tallies_subtract(run_ids)
     with connection.cursor() as cursor:
         for name, (model, where) in tables.items():
             table = quote(model._meta.db_table)
@@ -68,12 +67,15 @@ class Command(BaseCommand):
             if not ids:
                 break
             with transaction.atomic():
+                gone = tallies_of_runs(ids)
                 for name, count in _delete_leaves(ids).items():
                     totals[name] += count
                 # What still points at the runs (reruns, flakes, shared causes) is small and
                 # follows each model's on_delete through Django's own delete.
                 Run.objects.filter(pk__in=ids).delete()
                 totals["runs"] += len(ids)
+                # Last, as in ingest: the tally rows stay locked only until the commit.
+                tallies_subtract(gone)
             time.sleep(pause)
         summary = ", ".join(f"{count} {name}" for name, count in totals.items())
         self.stdout.write(f"Deleted {summary} {when}; kept the last run of {len(kept)} defects.")
