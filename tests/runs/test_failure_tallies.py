@@ -138,3 +138,17 @@ def test_pruning_failures_stored_around_the_tallies_never_counts_below_zero():
     assert set(ReasonTally.objects.values_list("scenario__key", "variant", "failure_count")) == {
         ("BID-001", "", 1)
     }
+
+
+def test_recount_tallies_restores_what_the_stored_failures_say():
+    project, _ = a_project()
+    stored_history(project)
+    kept = tallies()
+    ReasonTally.objects.update(failure_count=1)
+    InvariantTally.objects.all().delete()
+    out = io.StringIO()
+
+    call_command("recount_tallies", "--project", project.slug, stdout=out)
+
+    assert tallies() == kept
+    assert "dispatch: 5 reason tallies, 3 invariant tallies" in out.getvalue()
