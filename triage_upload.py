@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 RETRIES = 5
+MAX_RETRY_AFTER_SECONDS = 60
 TIMEOUT_SECONDS = 60
 SUFFIXES = (".json", ".xml", ".trx")
 XML_SUFFIXES = (".xml", ".trx")
@@ -200,15 +201,24 @@ def post_report(
                 message = f"Triage refused {url} with {error.code}: {text}"
                 raise Refused(message, error.code) from None
             problem = f"{error.code}: {text[:300]}"
+            asked = _seconds(error.headers.get("Retry-After", ""))
         except (urllib.error.URLError, OSError) as error:
             problem = str(error)
+            asked = 0.0
         if attempt == RETRIES:
             raise Unreachable(f"gave up after {RETRIES} tries: {problem}")
-        wait = pause * 2 ** (attempt - 1)
+        # A busy Triage says when to come back; it is waited for, up to a minute a try.
+        wait = max(pause * 2 ** (attempt - 1), min(asked, MAX_RETRY_AFTER_SECONDS))
         print(f"triage-upload: try {attempt} failed ({problem}); again in {wait:.0f}s",
               file=sys.stderr)  # fmt: skip
         time.sleep(wait)
     raise Unreachable("no try was made")
+
+
+def _seconds(retry_after: str) -> float:
+    """Retry-After in seconds; its date form, or nonsense, counts as not said."""
+    text = retry_after.strip()
+    return float(text) if text.isdigit() else 0.0
 
 
 def _variant(text: str) -> tuple[str, str]:

@@ -8,15 +8,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class Receiver:
-    """Answers each POST with the next status of `statuses` (the last one repeats).
+    """Answers each POST with the next status of `statuses` (the last one repeats), with
+    `retry_after` as the Retry-After header of its 5xx answers when given.
 
     `hold_first` seconds delay the first answer, long enough to kill a worker mid-request.
     Deliveries are recorded with their arrival time; `distinct_keys` counts dispatches the
     way a receiver that honours Idempotency-Key would."""
 
     def __init__(self, statuses: tuple[int, ...] = (202,), hold_first: float = 0.0,
-                 answer: dict | None = None) -> None:  # fmt: skip
+                 answer: dict | None = None, retry_after: str = "") -> None:  # fmt: skip
         self.statuses = list(statuses)
+        self.retry_after = retry_after  # sent with every 5xx answer when set
         self.hold_first = hold_first
         self.answer = answer or {}
         self.deliveries: list[dict] = []
@@ -44,6 +46,8 @@ class Receiver:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(payload)))
+                    if status >= 500 and receiver.retry_after:
+                        self.send_header("Retry-After", receiver.retry_after)
                     self.end_headers()
                     self.wfile.write(payload)
                 except OSError:

@@ -356,6 +356,22 @@ def test_the_uploader_retries_server_errors_then_succeeds(upload, tmp_path):
     assert stand_in.deliveries[0]["headers"]["Content-Encoding"] == "gzip"
 
 
+def test_the_uploader_waits_as_long_as_a_busy_server_asks(upload, tmp_path):
+    stand_in = Receiver(statuses=(503, 201), answer={"url": "https://triage.test/r/2/"},
+                        retry_after="2")  # fmt: skip
+    report = tmp_path / "report.json"
+    report.write_bytes(report_bytes(a_report()))
+    try:
+        result = upload(str(report), token="t", url=stand_in.url)
+    finally:
+        stand_in.close()
+    assert result.returncode == 0, result.stderr
+    first, second = stand_in.deliveries
+    # Its own pause would have been 0.05 s.
+    assert second["at"] - first["at"] >= 2.0
+    assert "again in 2s" in result.stderr
+
+
 def test_the_uploader_gives_up_on_an_unreachable_server(upload, tmp_path):
     report = tmp_path / "report.json"
     report.write_bytes(report_bytes(a_report()))
