@@ -23,7 +23,7 @@ class TalliedFailure:
 
 
 @dataclass
-class _Tally:
+class _Sum:
     count: int
     first: datetime
     last: datetime
@@ -34,13 +34,13 @@ class _Tally:
         self.last = max(self.last, when)
 
 
-def _summed(keys_and_times: Iterable[tuple[tuple, datetime]]) -> dict[tuple, _Tally]:
-    tallies: dict[tuple, _Tally] = {}
+def _summed(keys_and_times: Iterable[tuple[tuple, datetime]]) -> dict[tuple, _Sum]:
+    tallies: dict[tuple, _Sum] = {}
     for key, when in keys_and_times:
         if key in tallies:
             tallies[key].add(when)
         else:
-            tallies[key] = _Tally(1, when, when)
+            tallies[key] = _Sum(1, when, when)
     return tallies
 
 
@@ -64,7 +64,7 @@ def _upsert(
     model: type[Tally],
     key_columns: list[str],
     project_id: int,
-    tallies: dict[tuple, _Tally],
+    tallies: dict[tuple, _Sum],
 ) -> None:
     if not tallies:
         return
