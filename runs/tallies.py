@@ -8,9 +8,12 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, Max, Min, QuerySet
 
-from runs.models import InvariantFailure, InvariantTally, ReasonTally, ScenarioResult, Tally
+from runs.models import InvariantFailure, InvariantTally, ReasonTally, Tally
+
+REASON_KEY = ["reason_id", "scenario_id", "variant"]
+INVARIANT_KEY = ["invariant_id", "scenario_id"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,14 @@ class _Sum:
         self.last = max(self.last, when)
 
 
+@dataclass(frozen=True)
+class TallySums:
+    """Failures summed by tally key: (reason, scenario, variant) and (invariant, scenario)."""
+
+    by_reason: dict[tuple, _Sum]
+    by_invariant: dict[tuple, _Sum]
+
+
 def _summed(keys_and_times: Iterable[tuple[tuple, datetime]]) -> dict[tuple, _Sum]:
     tallies: dict[tuple, _Sum] = {}
     for key, when in keys_and_times:
@@ -44,20 +55,45 @@ def _summed(keys_and_times: Iterable[tuple[tuple, datetime]]) -> dict[tuple, _Su
     return tallies
 
 
+def _stored_sums(failures: QuerySet[InvariantFailure]) -> TallySums:
+    """The same sums, of failures already stored, counted by the database."""
+    spans = {"count": Count("id"), "first": Min("started_at"), "last": Max("started_at")}
+
+    def summed(rows: QuerySet[InvariantFailure], *key: str) -> dict[tuple, _Sum]:
+        counted = rows.values_list(*key).annotate(**spans).order_by()
+        return {tuple(row[: len(key)]): _Sum(*row[len(key) :]) for row in counted}
+
+    return TallySums(
+        by_reason=summed(
+            failures.exclude(reason=None), "reason_id", "scenario_id", "result__variant"
+        ),
+        by_invariant=summed(failures.exclude(invariant=None), "invariant_id", "scenario_id"),
+    )
+
+
 def tallies_add(project_id: int, failures: Sequence[TalliedFailure]) -> None:
     """Count newly stored failures into the tallies (inside the ingest's transaction)."""
-    by_reason = _summed(
-        ((f.reason_id, f.scenario_id, f.variant), f.started_at)
-        for f in failures
-        if f.reason_id is not None
+    _write(
+        project_id,
+        TallySums(
+            by_reason=_summed(
+                ((f.reason_id, f.scenario_id, f.variant), f.started_at)
+                for f in failures
+                if f.reason_id is not None
+            ),
+            by_invariant=_summed(
+                ((f.invariant_id, f.scenario_id), f.started_at)
+                for f in failures
+                if f.invariant_id is not None
+            ),
+        ),
     )
-    by_invariant = _summed(
-        ((f.invariant_id, f.scenario_id), f.started_at)
-        for f in failures
-        if f.invariant_id is not None
-    )
-    _upsert(ReasonTally, ["reason_id", "scenario_id", "variant"], project_id, by_reason)
-    _upsert(InvariantTally, ["invariant_id", "scenario_id"], project_id, by_invariant)
+
+
+def _write(project_id: int, sums: TallySums) -> None:
+    # Reasons before invariants, each in key order: every writer locks tally rows so.
+    _upsert(ReasonTally, REASON_KEY, project_id, sums.by_reason)
+    _upsert(InvariantTally, INVARIANT_KEY, project_id, sums.by_invariant)
 
 
 def _upsert(
@@ -110,85 +146,44 @@ def _upsert(
             )
 
 
-@dataclass(frozen=True)
-class TalliesGone:
-    """What some runs' failures add to the tallies: (key..., count) rows, keys sorted."""
-
-    by_reason: list[tuple[int, int, str, int]]
-    by_invariant: list[tuple[int, int, int]]
-
-
-def tallies_of_runs(run_ids: Sequence[int]) -> TalliesGone:
+def tallies_of_runs(run_ids: Sequence[int]) -> TallySums:
     """Read, before the runs are deleted, what their failures count for in the tallies."""
-    failures = InvariantFailure.objects.filter(run_id__in=list(run_ids)).order_by()
-    return TalliesGone(
-        by_reason=sorted(
-            failures.exclude(reason=None)
-            .values_list("reason_id", "scenario_id", "result__variant")
-            .annotate(n=Count("id"))
-        ),
-        by_invariant=sorted(
-            failures.exclude(invariant=None)
-            .values_list("invariant_id", "scenario_id")
-            .annotate(n=Count("id"))
-        ),
-    )
+    return _stored_sums(InvariantFailure.objects.filter(run_id__in=list(run_ids)))
 
 
-def tallies_subtract(gone: TalliesGone) -> None:
+def tallies_subtract(gone: TallySums) -> None:
     """Take deleted failures out of the tallies (last in the deleting transaction); a tally
     that counts nothing any more goes. First and last seen stay: they say when it struck.
 
-    Rows are updated one by one in key order, reasons before invariants, as ingest locks them,
-    so a prune and an ingest never wait on each other in a circle. A count never goes below
-    zero, even for failures stored around the tallies (by a restore, or by code older than them)."""
-    _subtract(ReasonTally, ["reason_id", "scenario_id", "variant"], gone.by_reason)
-    _subtract(InvariantTally, ["invariant_id", "scenario_id"], gone.by_invariant)
+    Rows are updated one by one in the order ingest locks them, so a prune and an ingest never
+    wait on each other in a circle. A count never goes below zero, even for failures stored
+    around the tallies (by a restore, or by code older than them)."""
+    _subtract(ReasonTally, REASON_KEY, gone.by_reason)
+    _subtract(InvariantTally, INVARIANT_KEY, gone.by_invariant)
 
 
-def _subtract(model: type[Tally], key_columns: list[str], rows: Sequence[tuple]) -> None:
-    if not rows:
+def _subtract(model: type[Tally], key_columns: list[str], sums: dict[tuple, _Sum]) -> None:
+    if not sums:
         return
+    keys = sorted(sums)
     table = connection.ops.quote_name(model._meta.db_table)
     where = " AND ".join(f"{column} = %s" for column in key_columns)
     with connection.cursor() as cursor:
         cursor.executemany(
             f"UPDATE {table} SET failure_count = CASE WHEN failure_count > %s "  # noqa: S608 - names from model metadata
             f"THEN failure_count - %s ELSE 0 END WHERE {where}",
-            [(row[-1], row[-1], *row[:-1]) for row in rows],
+            [(sums[key].count, sums[key].count, *key) for key in keys],
         )
         cursor.executemany(
             f"DELETE FROM {table} WHERE {where} AND failure_count = 0",  # noqa: S608 - names from model metadata
-            [row[:-1] for row in rows],
+            keys,
         )
 
 
 def tallies_recount(project_id: int) -> None:
     """Count a project's tallies again from the failures it stores (after rows were written
     around ingest, e.g. by a bulk load or a restore)."""
-    quote = connection.ops.quote_name
-    failures = quote(InvariantFailure._meta.db_table)
-    results = quote(ScenarioResult._meta.db_table)
-    by_reason = quote(ReasonTally._meta.db_table)
-    by_invariant = quote(InvariantTally._meta.db_table)
-    spans = "COUNT(*), MIN(f.started_at), MAX(f.started_at)"
-    with connection.cursor() as cursor:
-        for table in (by_reason, by_invariant):
-            cursor.execute(f"DELETE FROM {table} WHERE project_id = %s", [project_id])  # noqa: S608
-        cursor.execute(
-            f"INSERT INTO {by_reason} (project_id, reason_id, scenario_id, variant, "  # noqa: S608 - names from model metadata
-            f"failure_count, first_seen, last_seen) "
-            f"SELECT f.project_id, f.reason_id, f.scenario_id, r.variant, {spans} "
-            f"FROM {failures} f JOIN {results} r ON r.id = f.result_id "
-            f"WHERE f.project_id = %s AND f.reason_id IS NOT NULL "
-            f"GROUP BY f.project_id, f.reason_id, f.scenario_id, r.variant",
-            [project_id],
-        )
-        cursor.execute(
-            f"INSERT INTO {by_invariant} (project_id, invariant_id, scenario_id, "  # noqa: S608 - names from model metadata
-            f"failure_count, first_seen, last_seen) "
-            f"SELECT f.project_id, f.invariant_id, f.scenario_id, {spans} FROM {failures} f "
-            f"WHERE f.project_id = %s AND f.invariant_id IS NOT NULL "
-            f"GROUP BY f.project_id, f.invariant_id, f.scenario_id",
-            [project_id],
-        )
+    sums = _stored_sums(InvariantFailure.objects.filter(project_id=project_id))
+    for model in (ReasonTally, InvariantTally):
+        model.objects.filter(project_id=project_id).delete()
+    _write(project_id, sums)
