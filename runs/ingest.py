@@ -314,6 +314,18 @@ def _insert_results(
         for _, _, _, failure in failures
     ]
     reason_ids = _reason_catalog(project_id, reasons)
+    variant_of = dict(zip(result_ids, variants, strict=True))
+    # Each failure's catalog ids, looked up once: for its row and for the tallies.
+    tallied = [
+        TalliedFailure(
+            reason_id=reason_ids[reason_key(reason)],
+            invariant_id=invariant_ids[failure.invariant_key] if failure.invariant_key else None,
+            scenario_id=scenario_ids[scenario.scenario_id],
+            variant=variant_of[result_id],
+            started_at=started_at,
+        )
+        for (result_id, scenario, _, failure), reason in zip(failures, reasons, strict=True)
+    ]
     failure_ids = bulk_insert(
         InvariantFailure,
         [
@@ -338,11 +350,11 @@ def _insert_results(
                 result_id,
                 run.pk,
                 project_id,
-                scenario_ids[scenario.scenario_id],
+                counted.scenario_id,
                 started_at,
-                invariant_ids[failure.invariant_key] if failure.invariant_key else None,
+                counted.invariant_id,
                 position,
-                reason_ids[reason_key(reason)],
+                counted.reason_id,
                 failure.organization_under_test or "",
                 failure.key_entity_ids,
                 failure.message,
@@ -351,23 +363,10 @@ def _insert_results(
                 failure.artifacts,
                 [table.model_dump(mode="json") for table in failure.evidence],
             )
-            for (result_id, scenario, position, failure), reason in zip(
-                failures, reasons, strict=True
-            )
+            for (result_id, _, position, failure), counted in zip(failures, tallied, strict=True)
         ],
         return_ids=True,
     )
-    variant_of = dict(zip(result_ids, variants, strict=True))
-    tallied = [
-        TalliedFailure(
-            reason_id=reason_ids[reason_key(reason)],
-            invariant_id=invariant_ids[failure.invariant_key] if failure.invariant_key else None,
-            scenario_id=scenario_ids[scenario.scenario_id],
-            variant=variant_of[result_id],
-            started_at=started_at,
-        )
-        for (result_id, scenario, _, failure), reason in zip(failures, reasons, strict=True)
-    ]
     bulk_insert(
         FailureEntity,
         ["project_id", "failure_id", "name", "value", "started_at"],
