@@ -342,14 +342,19 @@ def test_the_uploader_exits_non_zero_with_the_servers_error(upload, tmp_path):
     assert "401" in result.stderr and "token" in result.stderr
 
 
-def test_the_uploader_retries_server_errors_then_succeeds(upload, tmp_path):
-    stand_in = Receiver(statuses=(503, 502, 201), answer={"url": "https://triage.test/p/x/runs/1/"})
+def a_report_sent_to(receiver: Receiver, upload, tmp_path):
+    """The uploader's run sending one report to `receiver`, which is closed after."""
     report = tmp_path / "report.json"
     report.write_bytes(report_bytes(a_report()))
     try:
-        result = upload(str(report), token="t", url=stand_in.url)
+        return upload(str(report), token="t", url=receiver.url)
     finally:
-        stand_in.close()
+        receiver.close()
+
+
+def test_the_uploader_retries_server_errors_then_succeeds(upload, tmp_path):
+    stand_in = Receiver(statuses=(503, 502, 201), answer={"url": "https://triage.test/p/x/runs/1/"})
+    result = a_report_sent_to(stand_in, upload, tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "https://triage.test/p/x/runs/1/"
     assert len(stand_in.deliveries) == 3
@@ -359,12 +364,7 @@ def test_the_uploader_retries_server_errors_then_succeeds(upload, tmp_path):
 def test_the_uploader_waits_as_long_as_a_busy_server_asks(upload, tmp_path):
     stand_in = Receiver(statuses=(503, 201), answer={"url": "https://triage.test/r/2/"},
                         retry_after="2")  # fmt: skip
-    report = tmp_path / "report.json"
-    report.write_bytes(report_bytes(a_report()))
-    try:
-        result = upload(str(report), token="t", url=stand_in.url)
-    finally:
-        stand_in.close()
+    result = a_report_sent_to(stand_in, upload, tmp_path)
     assert result.returncode == 0, result.stderr
     first, second = stand_in.deliveries
     # Its own pause would have been 0.05 s.
