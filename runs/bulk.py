@@ -1,9 +1,11 @@
 """Insert many rows of one model in one go: COPY on PostgreSQL, bulk INSERT elsewhere."""
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from django.db import connection, models
 
 ORM_BATCH_SIZE = 2000
@@ -140,54 +142,93 @@ def _catalog_upsert_postgresql(
     rows: list[tuple[Any, ...]],
     refresh: Sequence[str],
 ) -> dict[str, int]:
-    # The reported rows go to a temporary table by COPY; set-based statements then insert the
-    # missing keys, refresh changed values and read every id in a single join.
+    # Most reports name keys the catalog already holds, so one lookup by array comes first;
+    # only the missing keys are inserted (from one array per column, in key order), and only
+    # the rows whose refreshed values changed are written.
     meta = model._meta
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
-    staging = quote(f"staging_{meta.db_table}")
     names = [key_field, *fields]
     columns = {name: quote(meta.get_field(name).column) for name in names}
+    types = {name: meta.get_field(name).db_type(connection) for name in names}
     scope_column = quote(meta.get_field(scope[0]).column)
-    key_column = columns[key_field]
-    definitions = ", ".join(
-        f"{columns[name]} {meta.get_field(name).db_type(connection)}" for name in names
-    )
-    column_list = ", ".join(columns[name] for name in names)
-    with connection.cursor() as cursor:
-        cursor.execute(f"CREATE TEMPORARY TABLE {staging} ({definitions})")
-        with (
-            connection.wrap_database_errors,
-            cursor.cursor.copy(f"COPY {staging} ({column_list}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
+    key_column, pk_column = columns[key_field], quote(meta.pk.column)
+    refreshed = [columns[name] for name in refresh]
+    position = {name: index for index, name in enumerate(names)}
+
+    def arrays(chosen: Sequence[tuple[Any, ...]], wanted: Sequence[str]) -> list[list[Any]]:
+        return [[row[position[name]] for row in chosen] for name in wanted]
+
+    def unnest(wanted: Sequence[str]) -> str:
+        return ", ".join(f"%b::{types[name]}[]" for name in wanted)
+
+    def stored(chosen: Sequence[tuple[Any, ...]]) -> dict[str, tuple[Any, ...]]:
         cursor.execute(
-            f"INSERT INTO {table} ({scope_column}, {column_list}) "  # noqa: S608 - names come from model metadata
-            f"SELECT %s, {column_list} FROM {staging} ORDER BY {key_column} "
-            "ON CONFLICT DO NOTHING",
-            [scope[1]],
+            f"SELECT t.{key_column}, t.{pk_column}{''.join(', t.' + c for c in refreshed)} "  # noqa: S608 - names come from model metadata
+            f"FROM {table} AS t "
+            f"WHERE t.{scope_column} = %s AND t.{key_column} = ANY(%b::{types[key_field]}[])",
+            [scope[1], [row[0] for row in chosen]],
+            prepare=False,
         )
-        if refresh:
+        return {found[0]: found[1:] for found in cursor.fetchall()}
+
+    with binding_cursor() as cursor:
+        known = stored(rows)
+        missing = [row for row in rows if row[0] not in known]
+        if missing:
+            column_list = ", ".join(columns[name] for name in names)
+            cursor.execute(
+                f"INSERT INTO {table} ({scope_column}, {column_list}) "  # noqa: S608 - names come from model metadata
+                f"SELECT %s, s.* FROM unnest({unnest(names)}) AS s({column_list}) "
+                f"ORDER BY s.{key_column} "
+                f"ON CONFLICT DO NOTHING RETURNING {key_column}, {pk_column}",
+                [scope[1], *arrays(missing, names)],
+                prepare=False,
+            )
+            added = dict(cursor.fetchall())
+            # A key another ingest added meanwhile was skipped above; read it now.
+            raced = [row for row in missing if row[0] not in added]
+            if raced:
+                known.update(stored(raced))
+        changed = [
+            row
+            for row in rows
+            if row[0] in known
+            and any(
+                row[position[name]] and row[position[name]] != value
+                for name, value in zip(refresh, known[row[0]][1:], strict=True)
+            )
+        ]
+        if missing:
+            known.update((key, (pk,)) for key, pk in added.items())
+        if changed:
+            wanted = [key_field, *refresh]
             assignments = ", ".join(
                 f"{columns[name]} = CASE WHEN s.{columns[name]} <> '' "
                 f"THEN s.{columns[name]} ELSE t.{columns[name]} END"
                 for name in refresh
             )
-            differs = " OR ".join(
-                f"(s.{columns[name]} <> '' AND s.{columns[name]} <> t.{columns[name]})"
-                for name in refresh
-            )
+            aliases = ", ".join(columns[name] for name in wanted)
             cursor.execute(
-                f"UPDATE {table} AS t SET {assignments} FROM {staging} AS s "  # noqa: S608 - names come from model metadata
-                f"WHERE t.{scope_column} = %s AND t.{key_column} = s.{key_column} AND ({differs})",
-                [scope[1]],
+                f"UPDATE {table} AS t SET {assignments} "  # noqa: S608 - names come from model metadata
+                f"FROM unnest({unnest(wanted)}) AS s({aliases}) "
+                f"WHERE t.{scope_column} = %s AND t.{key_column} = s.{key_column}",
+                [*arrays(changed, wanted), scope[1]],
+                prepare=False,
             )
-        cursor.execute(
-            f"SELECT t.{key_column}, t.{quote(meta.pk.column)} FROM {table} AS t "  # noqa: S608 - names come from model metadata
-            f"JOIN {staging} AS s ON t.{key_column} = s.{key_column} WHERE t.{scope_column} = %s",
-            [scope[1]],
-        )
-        ids = dict(cursor.fetchall())
-        cursor.execute(f"DROP TABLE {staging}")
-    return ids
+    return {key: found[0] for key, found in known.items()}
+
+
+@contextmanager
+def binding_cursor() -> Iterator[psycopg.Cursor]:
+    """A cursor that sends parameters apart from the statement, arrays (`%b`) in binary.
+
+    Django's cursor quotes every parameter into the SQL text, which for arrays of thousands
+    of keys costs more than running the statement. Statements are not prepared, so that a
+    connection pooler in transaction mode stays usable."""
+    with (
+        connection.cursor() as django_cursor,
+        connection.wrap_database_errors,
+        psycopg.Cursor(django_cursor.cursor.connection) as cursor,
+    ):
+        yield cursor

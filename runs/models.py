@@ -129,7 +129,10 @@ class Suite(models.Model):
 class Scenario(models.Model):
     """The catalog entry of a scenario id (`BID-001`) in a project; results point here."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="scenarios")
+    # The unique (project, key) index below serves every lookup by project.
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="scenarios", db_index=False
+    )
     key = models.CharField(max_length=300)
     area = models.CharField(max_length=32, blank=True)
     title = models.TextField(blank=True)
@@ -150,7 +153,10 @@ class Scenario(models.Model):
 class Invariant(models.Model):
     """The catalog entry of an invariant id (`TENANT-004`); `kind` is its prefix."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="invariants")
+    # The unique (project, key) index below serves every lookup by project.
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="invariants", db_index=False
+    )
     key = models.CharField(max_length=300)
     kind = models.CharField(max_length=32, blank=True)
 
@@ -329,7 +335,10 @@ class FailureReason(models.Model):
     """What a failure says with the values that vary made placeholders (`runs.reasons`): one
     cause reads the same across scenarios, runs and days, so failures cluster by it."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="reasons")
+    # The unique (project, key) index below serves every lookup by project.
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="reasons", db_index=False
+    )
     key = models.CharField(max_length=40, help_text="Hash of the text.")
     text = models.TextField()
 

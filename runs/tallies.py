@@ -10,6 +10,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Count, Max, Min, QuerySet
 
+from runs.bulk import binding_cursor
 from runs.models import InvariantFailure, InvariantTally, ReasonTally, Tally
 
 REASON_KEY = ["reason_id", "scenario_id", "variant"]
@@ -124,19 +125,21 @@ def _upsert(
         for key, tally in sorted(tallies.items(), key=lambda item: item[0])
     ]
     insert = f"INSERT INTO {table} ({', '.join(columns)}) "
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # One array per column: a statement of seven parameters however many rows.
-            meta = model._meta
-            arrays = ", ".join(
-                f"%s::{meta.get_field(column.removesuffix('_id')).db_type(connection)}[]"
-                for column in columns
-            )
+    if connection.vendor == "postgresql":
+        # One array per column: a statement of seven parameters however many rows.
+        meta = model._meta
+        arrays = ", ".join(
+            f"%b::{meta.get_field(column.removesuffix('_id')).db_type(connection)}[]"
+            for column in columns
+        )
+        with binding_cursor() as cursor:
             cursor.execute(
                 f"{insert} SELECT * FROM unnest({arrays}) {on_conflict}",  # noqa: S608 - names from model metadata
                 [list(values) for values in zip(*rows, strict=True)],
+                prepare=False,
             )
-            return
+        return
+    with connection.cursor() as cursor:
         batch = max(1, (connection.features.max_query_params or 999) // len(columns))
         for start in range(0, len(rows), batch):
             chunk = rows[start : start + batch]

@@ -85,3 +85,16 @@ def test_a_variant_failing_in_the_newest_run_is_what_the_page_leads_with(member,
 
     assert "failed on main" in html and "Passing on" not in html
     assert "browser=chromium" in html.split("Since when")[1].split("</section>")[0]
+
+
+def test_the_scenario_page_names_the_test_as_the_latest_report_does(member, project):
+    nightly(project, 3, [a_scenario("BID-001", title="bid opens", file="tests/old/bids.ts")])
+    nightly(project, 2, [a_scenario("BID-001", title="a bid window opens", file="tests/bids.ts")])
+    # A runner that reports neither title nor file does not blank what is known.
+    nightly(project, 1, [a_scenario("BID-001", title="", file="")])
+
+    html = member.get("/p/dispatch/scenarios/BID-001/").content.decode()
+
+    assert "<p>a bid window opens</p>" in html
+    assert "tests/bids.ts" in html
+    assert "bid opens<" not in html and "tests/old/bids.ts" not in html
