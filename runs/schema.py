@@ -64,9 +64,12 @@ def _identifier(max_length: int) -> Any:
     return Annotated[str, Field(min_length=1, max_length=max_length, pattern=NO_NUL_NOT_BLANK)]
 
 
+_DOT_SEGMENT = re.compile(r"(?:^|/)\.\.?(?:/|$)")
+
+
 def _no_dot_segments(value: str) -> str:
     # "a/../b" would turn into another page's address once a browser normalises the link.
-    if any(segment in (".", "..") for segment in value.split("/")):
+    if _DOT_SEGMENT.search(value):
         raise ValueError("must not contain . or .. path segments")
     return value
 

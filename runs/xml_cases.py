@@ -62,7 +62,12 @@ def normalised_id(match: re.Match[str]) -> str:
 
 
 def clean_text(text: str | None, limit: int) -> str:
-    return _CONTROL.sub(" ", text or "").strip()[:limit]
+    if not text:
+        return ""
+    # Most names are printable throughout, which a C call tells faster than the pattern.
+    if not text.isprintable():
+        text = _CONTROL.sub(" ", text)
+    return text.strip()[:limit]
 
 
 def first_lines(text: str, lines: int = 5) -> str:

@@ -65,6 +65,25 @@ def test_overview_charts_link_points_to_runs_and_mark_over_budget_runs(member, p
     assert "cdn" not in html.lower()
 
 
+def test_overview_numbers_list_each_day_and_run_with_its_duration(member, project):
+    nightly(project, 3, [a_scenario("BID-001", "failed"), *green("SCH-001", "NOS-001")])
+    hostile = nightly(project, 2, green("BID-001"), id='n-2"><script>alert(1)</script>')
+    Run.objects.filter(pk=hostile.pk).update(duration_ms=40 * 60_000)
+    # A day whose only run skipped everything executed nothing: no pass rate to give.
+    nightly(project, 1, [a_scenario("BID-001", "skipped")])
+
+    html = member.get("/p/dispatch/").content.decode()
+    numbers = html[html.index("<summary>Numbers</summary>") : html.index("</details>")]
+
+    day_cells = re.findall(r'<td class="num">([^<]*)</td>', numbers)
+    assert day_cells[:4] == ["1", "2", "3", "66.7%"]  # day 3: runs, passed, executed, rate
+    assert day_cells[4:8] == ["1", "1", "1", "100.0%"]
+    assert day_cells[8:12] == ["1", "0", "0", "—"]
+    assert f'href="/p/dispatch/runs/{hostile.pk}/">n-2&quot;&gt;&lt;script&gt;' in numbers
+    assert "<script>alert" not in html
+    assert '<td class="num over-budget">40m 00s</td>' in numbers
+
+
 def test_overview_switches_to_90_days_as_a_fragment_for_htmx(member, project):
     nightly(project, 60, green("BID-001"))
     response = member.get("/p/dispatch/?days=90", HTTP_HX_REQUEST="true")
