@@ -7,8 +7,9 @@ has a table of the same numbers beside it. No script is needed to read them.
 from dataclasses import dataclass
 from functools import cached_property
 
-from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+
+from runs.markup import markup, markup_join
 
 WIDTH, HEIGHT = 720, 200
 LEFT, RIGHT, TOP, BOTTOM = 40, 22, 10, 26
@@ -58,15 +59,11 @@ class Chart:
     def dots_markup(self) -> SafeString:
         """The dots as SVG, escaped here: a page of charts has hundreds of them, and drawing
         each through the template language cost more than the rest of the page."""
-        return format_html_join(
-            "\n",
-            "{}",
-            ((_dot_markup(dot),) for dot in self.dots),
-        )
+        return markup_join("\n", "{}", ((_dot_markup(dot),) for dot in self.dots))
 
 
 def _dot_markup(dot: Dot) -> SafeString:
-    circle = format_html(
+    circle = markup(
         '<circle class="dot{}" cx="{}" cy="{}" r="{}"><title>{}</title></circle>',
         " over" if dot.over else "",
         dot.x,
@@ -76,7 +73,7 @@ def _dot_markup(dot: Dot) -> SafeString:
     )
     if not dot.href:
         return circle
-    return format_html('<a href="{}" aria-label="{}">{}</a>', dot.href, dot.tooltip, circle)
+    return markup('<a href="{}" aria-label="{}">{}</a>', dot.href, dot.tooltip, circle)
 
 
 def _zoomed_floor(values: list[float], highest: float) -> float:

@@ -279,7 +279,8 @@ def _top_failing(project: Project, since: datetime) -> list[ScenarioCount]:
             status__in=FAILING,
         )
         .values("scenario_id", "scenario__key", "scenario__title")
-        .annotate(count=Count("id"), last_seen=Max("started_at"))
+        # COUNT(*), not of the id: the partial index of failures then answers alone.
+        .annotate(count=Count("*"), last_seen=Max("started_at"))
         .order_by("-count", "-last_seen")[:TOP_FAILING]
     )
     return _counted(list(rows), "last_seen")
@@ -289,7 +290,7 @@ def _flaky(project: Project, since: datetime) -> list[ScenarioCount]:
     rows = (
         ScenarioFlake.objects.filter(project=project, detected_at__gte=since)
         .values("scenario_id", "scenario__key", "scenario__title")
-        .annotate(count=Count("id"), last_seen=Max("detected_at"))
+        .annotate(count=Count("*"), last_seen=Max("detected_at"))
         .order_by("-count", "-last_seen")[:TOP_FAILING]
     )
     return _counted(list(rows), "last_seen")
