@@ -93,7 +93,7 @@ def test_overview_switches_to_90_days_as_a_fragment_for_htmx(member, project):
 
 
 def test_overview_query_count_does_not_grow_with_history(member, project):
-    nightly(project, 1, green("BID-001"))
+    nightly(project, 1, [a_scenario("BID-001", "failed")])
     smoke(project, "pr-0", 1, green("BID-001"))
     with CaptureQueriesContext(connection) as few:
         member.get("/p/dispatch/")
