@@ -248,7 +248,9 @@ def _streak(project: Project) -> Streak:
             suite__name=project.full_suite,
             branch=project.default_branch,
             rerun_of_external_id="",
-        ).order_by("-started_at", "-id")[:STREAK_LOOKBACK]
+        )
+        .only("external_id", "started_at", "status")
+        .order_by("-started_at", "-id")[:STREAK_LOOKBACK]
     )
     nights: dict[date, Run] = {}
     for run in recent:
