@@ -14,6 +14,7 @@ Usage: python bench/pages.py [--scales 1 5] [--reload]
 """
 
 import argparse
+import gc
 import json
 import os
 import random
@@ -331,6 +332,9 @@ def measure(scale: int) -> dict[str, object]:
         for url in pages.values():
             for _ in range(2):
                 assert client.get(url).status_code == 200, url
+        # As a gunicorn worker of Triage does once the app is loaded (triage/gunicorn_conf.py).
+        gc.collect()
+        gc.freeze()
         # Rounds alternate the pages, so a noisy moment on the machine touches them all alike.
         for _ in range(ROUNDS):
             for name, url in pages.items():
