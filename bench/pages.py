@@ -329,12 +329,13 @@ def measure(scale: int) -> dict[str, object]:
     client.force_login(User.objects.get(username="bench"))
     timings: dict[str, list[float]] = {name: [] for name in pages}
     with override_settings(ROOT_URLCONF=floor_urls()):
+        # Where a gunicorn worker of Triage freezes (triage/gunicorn_conf.py): app loaded,
+        # no request served yet.
+        gc.collect()
+        gc.freeze()
         for url in pages.values():
             for _ in range(2):
                 assert client.get(url).status_code == 200, url
-        # As a gunicorn worker of Triage does once the app is loaded (triage/gunicorn_conf.py).
-        gc.collect()
-        gc.freeze()
         # Rounds alternate the pages, so a noisy moment on the machine touches them all alike.
         for _ in range(ROUNDS):
             for name, url in pages.items():

@@ -1,6 +1,7 @@
 """Insert many rows of one model in one go: COPY on PostgreSQL, bulk INSERT elsewhere."""
 
 import json
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -150,7 +151,7 @@ def _catalog_upsert_postgresql(
     table = quote(meta.db_table)
     names = [key_field, *fields]
     columns = {name: quote(meta.get_field(name).column) for name in names}
-    types = {name: meta.get_field(name).db_type(connection) for name in names}
+    types = {name: array_of(meta.get_field(name)) for name in names}
     scope_column = quote(meta.get_field(scope[0]).column)
     key_column, pk_column = columns[key_field], quote(meta.pk.column)
     refreshed = [columns[name] for name in refresh]
@@ -160,15 +161,14 @@ def _catalog_upsert_postgresql(
         return [[row[position[name]] for row in chosen] for name in wanted]
 
     def unnest(wanted: Sequence[str]) -> str:
-        return ", ".join(f"%b::{types[name]}[]" for name in wanted)
+        return ", ".join(f"%b::{types[name]}" for name in wanted)
 
     def stored(chosen: Sequence[tuple[Any, ...]]) -> dict[str, tuple[Any, ...]]:
         cursor.execute(
             f"SELECT t.{key_column}, t.{pk_column}{''.join(', t.' + c for c in refreshed)} "  # noqa: S608 - names come from model metadata
             f"FROM {table} AS t "
-            f"WHERE t.{scope_column} = %s AND t.{key_column} = ANY(%b::{types[key_field]}[])",
+            f"WHERE t.{scope_column} = %s AND t.{key_column} = ANY(%b::{types[key_field]})",
             [scope[1], [row[0] for row in chosen]],
-            prepare=False,
         )
         return {found[0]: found[1:] for found in cursor.fetchall()}
 
@@ -183,7 +183,6 @@ def _catalog_upsert_postgresql(
                 f"ORDER BY s.{key_column} "
                 f"ON CONFLICT DO NOTHING RETURNING {key_column}, {pk_column}",
                 [scope[1], *arrays(missing, names)],
-                prepare=False,
             )
             added = dict(cursor.fetchall())
             # A key another ingest added meanwhile was skipped above; read it now.
@@ -214,21 +213,46 @@ def _catalog_upsert_postgresql(
                 f"FROM unnest({unnest(wanted)}) AS s({aliases}) "
                 f"WHERE t.{scope_column} = %s AND t.{key_column} = s.{key_column}",
                 [*arrays(changed, wanted), scope[1]],
-                prepare=False,
             )
     return {key: found[0] for key, found in known.items()}
 
 
-@contextmanager
-def binding_cursor() -> Iterator[psycopg.Cursor]:
-    """A cursor that sends parameters apart from the statement, arrays (`%b`) in binary.
+def array_of(field: models.Field) -> str:
+    """The array type a field's values are sent as: its type without a length, so that a
+    value too long for the column is refused when stored, not cut short by the cast."""
+    return field.db_type(connection).split("(")[0] + "[]"
 
-    Django's cursor quotes every parameter into the SQL text, which for arrays of thousands
-    of keys costs more than running the statement. Statements are not prepared, so that a
-    connection pooler in transaction mode stays usable."""
+
+class _BindingCursor:
+    """A psycopg cursor that binds parameters apart from the statement, logging its
+    statements where Django logs its own (so query counts and the query log still see them)."""
+
+    def __init__(self, cursor: psycopg.Cursor) -> None:
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: Sequence[Any]) -> None:
+        started = time.monotonic()
+        try:
+            # Not prepared: a connection pooler in transaction mode stays usable.
+            self._cursor.execute(sql, params, prepare=False)
+        finally:
+            if connection.queries_logged:
+                connection.queries_log.append(
+                    {"sql": sql, "time": f"{time.monotonic() - started:.3f}"}
+                )
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self._cursor.fetchall()
+
+
+@contextmanager
+def binding_cursor() -> Iterator[_BindingCursor]:
+    """A cursor for statements with large arrays (`%b`, sent in binary): Django's own cursor
+    quotes every parameter into the SQL text, which for arrays of thousands of keys costs
+    more than running the statement."""
     with (
         connection.cursor() as django_cursor,
         connection.wrap_database_errors,
         psycopg.Cursor(django_cursor.cursor.connection) as cursor,
     ):
-        yield cursor
+        yield _BindingCursor(cursor)

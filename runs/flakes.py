@@ -17,9 +17,10 @@ def flakes_record(
 ) -> None:
     """Record each test of `run` that has both failed and passed on `run.commit`.
 
-    `outcomes` are the new results' (scenario id, variant, status). They are compared with
-    each other, with the results of the run's earlier parts (positions below
-    `earlier_parts_below`) and with every earlier run of the same commit.
+    `outcomes` are the new results' (scenario id, variant, status), already stored at the
+    run's positions from `earlier_parts_below` on. They are compared with each other, with the
+    results of the run's earlier parts (positions below `earlier_parts_below`) and with every
+    earlier run of the same commit.
     """
     failed_here: set[Test] = set()
     passed_here: set[Test] = set()
@@ -47,7 +48,11 @@ def flakes_record(
         # Only what can make a flake: earlier failures (few), and earlier passes of the
         # scenarios failing now. Reading every earlier result of the commit made each run of a
         # commit built many times (nightlies of a quiet branch, reruns) slower than the last.
-        failing_now = {scenario_id for scenario_id, _ in failed_here}
+        # The scenarios failing now are read where they were just stored (a list of them as
+        # parameters could pass what SQLite takes in one statement).
+        failing_now = ScenarioResult.objects.filter(
+            run_id=run.pk, position__gte=earlier_parts_below, status__in=FAILING
+        ).values("scenario_id")
         earlier = ScenarioResult.objects.filter(others).filter(
             Q(status__in=FAILING) | Q(status=Status.PASSED, scenario_id__in=failing_now)
         )

@@ -20,8 +20,9 @@ def markup(template: str, *values: Any) -> SafeString:
 
 
 def markup_join(separator: str, template: str, rows: Iterable[Iterable[Any]]) -> SafeString:
-    """`format_html_join` for pages of hundreds of rows: the same escaping, without its checks
-    for lazy text on every value, which cost more than the escaping itself."""
+    """`format_html_join` for pages of hundreds of rows: every value of every row (a sequence)
+    escaped the same way, without its checks for lazy text on each value, which cost more than
+    the escaping itself. The separator and the template are ours and taken as markup."""
     return mark_safe(  # noqa: S308 - every value is escaped above, the template is ours
         separator.join(template.format(*map(escaped, row)) for row in rows)
     )

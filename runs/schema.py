@@ -64,7 +64,7 @@ def _identifier(max_length: int) -> Any:
     return Annotated[str, Field(min_length=1, max_length=max_length, pattern=NO_NUL_NOT_BLANK)]
 
 
-_DOT_SEGMENT = re.compile(r"(?:^|/)\.\.?(?:/|$)")
+_DOT_SEGMENT = re.compile(r"(?:^|/)\.\.?(?:/|\Z)")
 
 
 def _no_dot_segments(value: str) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Count, Max, Min, QuerySet
 
-from runs.bulk import binding_cursor
+from runs.bulk import array_of, binding_cursor
 from runs.models import InvariantFailure, InvariantTally, ReasonTally, Tally
 
 REASON_KEY = ["reason_id", "scenario_id", "variant"]
@@ -129,14 +129,12 @@ def _upsert(
         # One array per column: a statement of seven parameters however many rows.
         meta = model._meta
         arrays = ", ".join(
-            f"%b::{meta.get_field(column.removesuffix('_id')).db_type(connection)}[]"
-            for column in columns
+            f"%b::{array_of(meta.get_field(column.removesuffix('_id')))}" for column in columns
         )
         with binding_cursor() as cursor:
             cursor.execute(
                 f"{insert} SELECT * FROM unnest({arrays}) {on_conflict}",  # noqa: S608 - names from model metadata
                 [list(values) for values in zip(*rows, strict=True)],
-                prepare=False,
             )
         return
     with connection.cursor() as cursor:

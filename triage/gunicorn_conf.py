@@ -17,7 +17,8 @@ limit_request_line = 8190
 
 
 def post_worker_init(worker: object) -> None:
-    # What the worker loaded with the app lives as long as it does. Frozen, those objects are
-    # left out of every full collection, which then pauses a request a few milliseconds
-    # instead of tens (measured in bench/pages.py, which freezes the same way).
+    # What the worker loaded with the app (Django, Triage's modules) lives as long as it does.
+    # Frozen, those objects are left out of every full collection, which then has less to walk
+    # while a request waits; garbage from loading is collected first, or it would stay forever.
+    gc.collect()
     gc.freeze()

@@ -58,3 +58,30 @@ def test_the_same_flake_seen_again_is_recorded_once():
     a_stored_run(project, a_report("run-2", [a_scenario("ADV-007", "passed")]))
     a_stored_run(project, a_report("run-3", [a_scenario("ADV-007", "passed")]))
     assert ScenarioFlake.objects.count() == 1
+
+
+def test_a_shard_that_fails_what_an_earlier_shard_of_the_run_passed_is_a_flake():
+    # CI ran the same test in two shards of one run: the first part passed it.
+    project, _ = a_project()
+
+    def shard(name: str, scenarios: list[dict]):
+        return a_stored_run(project, a_report("run-1", scenarios, part=name, totalParts=2))
+
+    run = shard("shard-1", [a_scenario("ADV-007", "passed"), a_scenario("ADV-008", "passed")])
+    shard("shard-2", [a_scenario("ADV-007", "failed"), a_scenario("ADV-009", "failed")])
+
+    flake = ScenarioFlake.objects.get()
+    assert flake.scenario.key == "ADV-007"
+    assert flake.failed_run_id == flake.passed_run_id == run.pk
+
+
+def test_failing_on_one_browser_while_passing_on_another_is_no_flake():
+    project, _ = a_project()
+    a_stored_run(
+        project,
+        a_report("run-1", [a_scenario("ADV-007", "passed")], variant={"browser": "chromium"}),
+    )
+    a_stored_run(
+        project, a_report("run-2", [a_scenario("ADV-007", "failed")], variant={"browser": "webkit"})
+    )
+    assert not ScenarioFlake.objects.exists()
