@@ -1,14 +1,8 @@
-from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import quote
 
 from django import template
-from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.safestring import SafeString
-
-from runs.markup import markup_join
 
 register = template.Library()
 
@@ -55,51 +49,3 @@ def artifact_url(path: str, base: str = "") -> str:
     if not base or not text or text.startswith("/") or ".." in text.split("/"):
         return ""
     return base.rstrip("/") + "/" + quote(text)
-
-
-# A trend's "Numbers" tables hold a row per day and per run (hundreds on a 90-day overview);
-# built here, every value escaped, they cost a fraction of drawing them through the template
-# language, which was half of the page's time.
-
-
-@register.simple_tag
-def day_rows(days: Iterable[Any]) -> SafeString:
-    """Table rows of the days that had runs: day, runs, passed, executed, pass rate."""
-    return markup_join(
-        "\n",
-        '<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td>'
-        '<td class="num">{}</td><td class="num">{}</td></tr>',
-        (
-            (
-                day.day.strftime("%Y-%m-%d"),
-                day.runs,
-                day.passed,
-                day.executed,
-                "—" if day.rate is None else f"{day.rate}%",
-            )
-            for day in days
-            if day.runs
-        ),
-    )
-
-
-@register.simple_tag
-def duration_rows(runs: Iterable[Any], slug: str) -> SafeString:
-    """Table rows of runs: a link to the run, when it started, how long it took (red when
-    over the suite's budget)."""
-    run_list = reverse("run_list", kwargs={"slug": slug})
-    return markup_join(
-        "\n",
-        '<tr><td><a href="{}{}/">{}</a></td><td>{}</td><td class="num{}">{}</td></tr>',
-        (
-            (
-                run_list,
-                run.pk,
-                run.external_id,
-                moment(run.started_at),
-                " over-budget" if run.over_budget else "",
-                duration(run.duration_ms),
-            )
-            for run in runs
-        ),
-    )

@@ -34,3 +34,29 @@ def test_a_wide_blast_radius_lists_the_latest_scenarios_and_says_how_many_more(m
     # The newest night's 51 first, then 149 of the 150 from the night before.
     assert radius.count('href="/p/dispatch/scenarios/NOS-') == 51
     assert radius.count('href="/p/dispatch/scenarios/BID-') == 149
+
+
+def test_the_invariant_page_escapes_what_the_suite_wrote_and_links_each_failure(member, project):
+    hostile = '<img src=x onerror="alert(1)">'
+    run = nightly(
+        project,
+        1,
+        [
+            a_scenario(
+                "BID-001",
+                "failed",
+                title=f"bids {hostile}",
+                failures=[
+                    a_failure(message=f"driver saw {hostile}", organizationUnderTest=hostile)
+                ],
+            )
+        ],
+    )
+    result = run.results.get()
+
+    html = member.get("/p/dispatch/invariants/TENANT-004/").content.decode()
+
+    assert "<img" not in html
+    assert "bids &lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
+    assert f'href="/p/dispatch/runs/{run.pk}/#result-{result.pk}">nightly-1</a>' in html
+    assert html.count('href="/p/dispatch/scenarios/BID-001/"') == 2  # blast radius, failure
