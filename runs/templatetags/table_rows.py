@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.safestring import SafeString
 from django.utils.timezone import template_localtime
 
-from runs.markup import markup_join
+from runs.markup import markup, markup_join
 from runs.templatetags.runs_format import duration, moment
 
 register = template.Library()
@@ -112,3 +112,36 @@ def failure_rows(failures: Iterable[Any], slug: str) -> SafeString:
             for failure in failures
         ),
     )
+
+
+@register.simple_tag
+def result_rows(results: Iterable[Any], slug: str) -> SafeString:
+    """A page of a run's results: status (and attempt), scenario (and variant), title,
+    duration."""
+    return markup_join(
+        "\n",
+        '<tr><td><span class="status status-{}">{}</span>{}</td>'
+        '<td><a class="mono" href="{}">{}</a>{}</td>'
+        '<td class="wrap">{}</td><td class="num">{}</td></tr>',
+        (
+            (
+                result.status,
+                result.status,
+                _attempt(result.attempt),
+                _scenario_url(slug, result.scenario.key),
+                result.scenario.key,
+                _variant(result.variant),
+                truncatechars(result.title or result.scenario.title, 120),
+                duration(result.duration_ms),
+            )
+            for result in results
+        ),
+    )
+
+
+def _attempt(number: int) -> SafeString | str:
+    return markup(' <span class="muted small">attempt {}</span>', number) if number > 1 else ""
+
+
+def _variant(text: str) -> SafeString | str:
+    return markup(' <span class="variant">{}</span>', text) if text else ""

@@ -61,3 +61,23 @@ def test_hostile_list_parameters_are_read_safely(member, project):
         answer = member.get(url, query, HTTP_HX_REQUEST="true")
         assert answer.status_code == (400 if "\x00" in query.get("q", "") else 200), query
     assert member.get(url, {"status": "failed"}).status_code == 302
+
+
+def test_each_listed_result_shows_its_attempt_variant_and_title_escaped(member, project):
+    run = nightly(
+        project,
+        1,
+        [
+            a_scenario("BID-001", "failed", attempt=1, variant={"browser": "webkit"}),
+            a_scenario("BID-001", "passed", attempt=2, variant={"browser": "webkit"}),
+            a_scenario("SCH-001", "passed", title='<b onmouseover="alert(1)">opens</b>'),
+        ],
+    )
+
+    html = member.get(f"/p/dispatch/runs/{run.pk}/").content.decode()
+    table = html.split('id="results"')[1].split("</section>")[0]
+
+    assert '<span class="muted small">attempt 2</span>' in table
+    assert table.count('<span class="variant">browser=webkit</span>') == 2
+    assert "&lt;b onmouseover=&quot;alert(1)&quot;&gt;opens&lt;/b&gt;" in table
+    assert "<b " not in table
