@@ -80,6 +80,10 @@ class ScenarioHistory:
         return bool(self.flakes)
 
     @property
+    def strip_newest_first(self) -> list[ScenarioResult]:
+        return self.strip[::-1]
+
+    @property
     def runs_shown(self) -> int:
         return len(self.variants[0].cells) if self.variants else len(self.strip)
 

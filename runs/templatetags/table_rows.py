@@ -145,3 +145,58 @@ def _attempt(number: int) -> SafeString | str:
 
 def _variant(text: str) -> SafeString | str:
     return markup(' <span class="variant">{}</span>', text) if text else ""
+
+
+@register.simple_tag
+def strip_cells(results: Iterable[Any], slug: str, variant: str | None = None) -> SafeString:
+    """A scenario's status strip: a cell per result linking to it, with the run, the suite
+    (or `variant`, on a row of one variant), the time and the status; no result, no link."""
+    return markup_join(
+        "",
+        "{}",
+        ((_strip_cell(result, slug, variant),) for result in results),
+    )
+
+
+def _strip_cell(result: Any, slug: str, variant: str | None) -> SafeString:
+    if result is None:
+        return markup('<span class="cell empty" title="not run in this variant"></span>')
+    external_id = result.run.external_id
+    return markup(
+        '<a class="cell status-{}" href="{}#result-{}" title="{} · {} · {} · {}">'
+        '<span class="visually-hidden">{} {}</span></a>',
+        result.status,
+        reverse("run_detail", kwargs={"slug": slug, "run_id": result.run_id}),
+        result.pk,
+        external_id,
+        result.run.suite.name if variant is None else variant,
+        date(template_localtime(result.started_at), "Y-m-d H:i"),
+        result.status,
+        external_id,
+        result.status,
+    )
+
+
+@register.simple_tag
+def history_rows(results: Iterable[Any], slug: str) -> SafeString:
+    """A scenario's results, newest first: run, suite, variant, commit, start, status, time."""
+    return markup_join(
+        "\n",
+        '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td class="mono">{}</td>'
+        '<td>{}</td><td><span class="status status-{}">{}</span></td>'
+        '<td class="num">{}</td></tr>',
+        (
+            (
+                reverse("run_detail", kwargs={"slug": slug, "run_id": result.run_id}),
+                result.run.external_id,
+                result.run.suite.name,
+                result.variant or "—",
+                truncatechars(result.run.commit, 12),
+                moment(result.started_at),
+                result.status,
+                result.status,
+                duration(result.duration_ms),
+            )
+            for result in results
+        ),
+    )

@@ -98,3 +98,23 @@ def test_the_scenario_page_names_the_test_as_the_latest_report_does(member, proj
     assert "<p>a bid window opens</p>" in html
     assert "tests/bids.ts" in html
     assert "bid opens<" not in html and "tests/old/bids.ts" not in html
+
+
+def test_the_strip_marks_a_run_without_the_variant_and_escapes_run_ids(member, project):
+    hostile = 'n-2"><script>alert(1)</script>'
+    nightly(project, 2, [
+        a_scenario("UI-009", "passed", variant={"browser": "chromium"}),
+        a_scenario("UI-009", "failed", variant={"browser": "webkit"}),
+    ], id=hostile)  # fmt: skip
+    nightly(project, 1, [a_scenario("UI-009", "passed", variant={"browser": "chromium"})])
+
+    html = member.get("/p/dispatch/scenarios/UI-009/").content.decode()
+
+    webkit = re.findall(r"<tr><th scope=\"row\">(.*?)</tr>", html, re.S)[1]
+    assert "browser=webkit" in webkit
+    assert '<span class="cell empty" title="not run in this variant"></span>' in webkit
+    assert "<script>" not in html
+    assert 'title="n-2&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt; · browser=webkit · ' in webkit
+    numbers = html.split("<summary>Numbers</summary>")[1].split("</details>")[0]
+    assert numbers.count("<tr><td>") == 3  # newest first: night 1, then night 2's two
+    assert numbers.index("nightly-1") < numbers.index("n-2&quot;")
