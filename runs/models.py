@@ -283,10 +283,11 @@ class RunPart(models.Model):
         return f"{self.run_id}/{self.name}"
 
 
-# Columns copied from a parent row (a result's project, a failure's run and project) keep no
-# foreign key constraint of their own: the parent's constraint already ties them to rows that
-# exist, and checking each of a report's ten thousand rows again at commit cost a tenth of
-# storing it. Django still deletes them with their project or run.
+# Columns copied from a parent row (a result's project, a failure's run and project, an
+# entity's project) keep no foreign key constraint of their own: the parent's constraint
+# already ties them to rows that exist, and checking each of a report's ten thousand rows
+# again at commit cost a tenth of storing it. Django still deletes them with their project
+# or run.
 
 
 class ScenarioResult(models.Model):

@@ -6,6 +6,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
@@ -14,595 +15,270 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name="Invariant",
+            name='Invariant',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("key", models.CharField(max_length=300)),
-                ("kind", models.CharField(blank=True, max_length=32)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('key', models.CharField(max_length=300)),
+                ('kind', models.CharField(blank=True, max_length=32)),
             ],
             options={
-                "ordering": ["key"],
+                'ordering': ['key'],
             },
         ),
         migrations.CreateModel(
-            name="Project",
+            name='Project',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("slug", models.SlugField(max_length=64, unique=True)),
-                ("name", models.CharField(max_length=200)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("default_branch", models.CharField(default="main", max_length=255)),
-                (
-                    "smoke_suite",
-                    models.CharField(
-                        default="smoke",
-                        help_text="Its scenarios must be a subset of the full suite.",
-                        max_length=100,
-                    ),
-                ),
-                (
-                    "full_suite",
-                    models.CharField(
-                        default="full",
-                        help_text="The nightly suite whose green streak counts.",
-                        max_length=100,
-                    ),
-                ),
-                (
-                    "streak_target",
-                    models.PositiveIntegerField(
-                        default=7,
-                        help_text="Consecutive green nightly runs that make the program done.",
-                    ),
-                ),
-                (
-                    "scenario_id_pattern",
-                    models.CharField(
-                        blank=True,
-                        help_text="Regular expression finding scenario ids in JUnit test names (default: BID-001)",
-                        max_length=300,
-                    ),
-                ),
-                (
-                    "invariant_id_pattern",
-                    models.CharField(
-                        blank=True,
-                        help_text="Regular expression finding invariant ids in JUnit failure messages",
-                        max_length=300,
-                    ),
-                ),
-                ("signing_secret_encrypted", models.TextField(blank=True)),
-                (
-                    "repro_env",
-                    models.CharField(
-                        blank=True,
-                        help_text="Environment for the repro command, e.g. TZ=UTC",
-                        max_length=500,
-                    ),
-                ),
-                (
-                    "repro_command",
-                    models.CharField(
-                        blank=True,
-                        help_text='Local repro command; {scenarioId} is replaced, e.g. pnpm exec vitest -t "{scenarioId}"',
-                        max_length=1000,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('slug', models.SlugField(max_length=64, unique=True)),
+                ('name', models.CharField(max_length=200)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('default_branch', models.CharField(default='main', max_length=255)),
+                ('smoke_suite', models.CharField(default='smoke', help_text='Its scenarios must be a subset of the full suite.', max_length=100)),
+                ('full_suite', models.CharField(default='full', help_text='The nightly suite whose green streak counts.', max_length=100)),
+                ('streak_target', models.PositiveIntegerField(default=7, help_text='Consecutive green nightly runs that make the program done.')),
+                ('scenario_id_pattern', models.CharField(blank=True, help_text='Regular expression finding scenario ids in JUnit test names (default: BID-001)', max_length=300)),
+                ('invariant_id_pattern', models.CharField(blank=True, help_text='Regular expression finding invariant ids in JUnit failure messages', max_length=300)),
+                ('signing_secret_encrypted', models.TextField(blank=True)),
+                ('repro_env', models.CharField(blank=True, help_text='Environment for the repro command, e.g. TZ=UTC', max_length=500)),
+                ('repro_command', models.CharField(blank=True, help_text='Local repro command; {scenarioId} is replaced, e.g. pnpm exec vitest -t "{scenarioId}"', max_length=1000)),
             ],
             options={
-                "ordering": ["name"],
+                'ordering': ['name'],
             },
         ),
         migrations.CreateModel(
-            name="InvariantFailure",
+            name='InvariantFailure',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("started_at", models.DateTimeField()),
-                ("position", models.PositiveIntegerField()),
-                ("organization_under_test", models.CharField(blank=True, max_length=255)),
-                ("key_entity_ids", models.JSONField(blank=True, default=dict)),
-                ("message", models.TextField(blank=True)),
-                ("expected", models.TextField(blank=True)),
-                ("observed", models.TextField(blank=True)),
-                ("artifacts", models.JSONField(blank=True, default=list)),
-                ("evidence", models.JSONField(blank=True, default=list)),
-                (
-                    "invariant",
-                    models.ForeignKey(
-                        blank=True,
-                        db_index=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="failures",
-                        to="runs.invariant",
-                    ),
-                ),
-                (
-                    "project",
-                    models.ForeignKey(
-                        db_index=False,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        to="runs.project",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('started_at', models.DateTimeField()),
+                ('position', models.PositiveIntegerField()),
+                ('organization_under_test', models.CharField(blank=True, max_length=255)),
+                ('key_entity_ids', models.JSONField(blank=True, default=dict)),
+                ('message', models.TextField(blank=True)),
+                ('expected', models.TextField(blank=True)),
+                ('observed', models.TextField(blank=True)),
+                ('artifacts', models.JSONField(blank=True, default=list)),
+                ('evidence', models.JSONField(blank=True, default=list)),
+                ('invariant', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='failures', to='runs.invariant')),
+                ('project', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, to='runs.project')),
             ],
             options={
-                "ordering": ["result", "position"],
+                'ordering': ['result', 'position'],
             },
         ),
         migrations.AddField(
-            model_name="invariant",
-            name="project",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="invariants",
-                to="runs.project",
-            ),
+            model_name='invariant',
+            name='project',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='invariants', to='runs.project'),
         ),
         migrations.CreateModel(
-            name="FailureEntity",
+            name='FailureEntity',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("name", models.CharField(max_length=255)),
-                ("value", models.CharField(max_length=255)),
-                ("started_at", models.DateTimeField()),
-                (
-                    "failure",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="entities",
-                        to="runs.invariantfailure",
-                    ),
-                ),
-                (
-                    "project",
-                    models.ForeignKey(
-                        db_index=False,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        to="runs.project",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=255)),
+                ('value', models.CharField(max_length=255)),
+                ('started_at', models.DateTimeField()),
+                ('failure', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='entities', to='runs.invariantfailure')),
+                ('project', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, to='runs.project')),
             ],
         ),
         migrations.CreateModel(
-            name="ProjectToken",
+            name='ProjectToken',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("token_hash", models.CharField(max_length=64, unique=True)),
-                (
-                    "hint",
-                    models.CharField(
-                        help_text="The token's first characters, to tell it apart.", max_length=16
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("revoked_at", models.DateTimeField(blank=True, null=True)),
-                ("expires_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "project",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="tokens",
-                        to="runs.project",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('token_hash', models.CharField(max_length=64, unique=True)),
+                ('hint', models.CharField(help_text="The token's first characters, to tell it apart.", max_length=16)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('revoked_at', models.DateTimeField(blank=True, null=True)),
+                ('expires_at', models.DateTimeField(blank=True, null=True)),
+                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tokens', to='runs.project')),
             ],
         ),
         migrations.CreateModel(
-            name="Run",
+            name='Run',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "external_id",
-                    models.CharField(help_text="CI's id for this run attempt.", max_length=200),
-                ),
-                ("ci_url", models.TextField(blank=True)),
-                ("branch", models.CharField(blank=True, max_length=255)),
-                ("commit", models.CharField(blank=True, max_length=64)),
-                ("trigger", models.CharField(blank=True, max_length=64)),
-                ("started_at", models.DateTimeField()),
-                ("finished_at", models.DateTimeField()),
-                ("duration_ms", models.BigIntegerField()),
-                ("rerun_of_external_id", models.CharField(blank=True, max_length=200)),
-                ("rerun_token", models.CharField(blank=True, max_length=200)),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("passed", "Passed"),
-                            ("failed", "Failed"),
-                            ("skipped", "Skipped"),
-                            ("error", "Error"),
-                        ],
-                        max_length=8,
-                    ),
-                ),
-                ("passed_count", models.PositiveIntegerField(default=0)),
-                ("failed_count", models.PositiveIntegerField(default=0)),
-                ("skipped_count", models.PositiveIntegerField(default=0)),
-                ("error_count", models.PositiveIntegerField(default=0)),
-                ("diagnostics_gap_count", models.PositiveIntegerField(default=0)),
-                ("content_sha256", models.CharField(max_length=64)),
-                ("received_at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "project",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="runs",
-                        to="runs.project",
-                    ),
-                ),
-                (
-                    "rerun_of",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="reruns",
-                        to="runs.run",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('external_id', models.CharField(help_text="CI's id for this run attempt.", max_length=200)),
+                ('ci_url', models.TextField(blank=True)),
+                ('branch', models.CharField(blank=True, max_length=255)),
+                ('commit', models.CharField(blank=True, max_length=64)),
+                ('trigger', models.CharField(blank=True, max_length=64)),
+                ('started_at', models.DateTimeField()),
+                ('finished_at', models.DateTimeField()),
+                ('duration_ms', models.BigIntegerField()),
+                ('rerun_of_external_id', models.CharField(blank=True, max_length=200)),
+                ('rerun_token', models.CharField(blank=True, max_length=200)),
+                ('status', models.CharField(choices=[('passed', 'Passed'), ('failed', 'Failed'), ('skipped', 'Skipped'), ('error', 'Error')], max_length=8)),
+                ('passed_count', models.PositiveIntegerField(default=0)),
+                ('failed_count', models.PositiveIntegerField(default=0)),
+                ('skipped_count', models.PositiveIntegerField(default=0)),
+                ('error_count', models.PositiveIntegerField(default=0)),
+                ('diagnostics_gap_count', models.PositiveIntegerField(default=0)),
+                ('content_sha256', models.CharField(max_length=64)),
+                ('received_at', models.DateTimeField(auto_now_add=True)),
+                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='runs', to='runs.project')),
+                ('rerun_of', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='reruns', to='runs.run')),
             ],
             options={
-                "ordering": ["-started_at", "-id"],
+                'ordering': ['-started_at', '-id'],
             },
         ),
         migrations.AddField(
-            model_name="invariantfailure",
-            name="run",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.CASCADE, related_name="failures", to="runs.run"
-            ),
+            model_name='invariantfailure',
+            name='run',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='failures', to='runs.run'),
         ),
         migrations.CreateModel(
-            name="Scenario",
+            name='Scenario',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("key", models.CharField(max_length=300)),
-                ("area", models.CharField(blank=True, max_length=32)),
-                ("title", models.TextField(blank=True)),
-                ("file", models.TextField(blank=True)),
-                (
-                    "project",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="scenarios",
-                        to="runs.project",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('key', models.CharField(max_length=300)),
+                ('area', models.CharField(blank=True, max_length=32)),
+                ('title', models.TextField(blank=True)),
+                ('file', models.TextField(blank=True)),
+                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='scenarios', to='runs.project')),
             ],
             options={
-                "ordering": ["key"],
+                'ordering': ['key'],
             },
         ),
         migrations.AddField(
-            model_name="invariantfailure",
-            name="scenario",
-            field=models.ForeignKey(
-                db_index=False, on_delete=django.db.models.deletion.PROTECT, to="runs.scenario"
-            ),
+            model_name='invariantfailure',
+            name='scenario',
+            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, to='runs.scenario'),
         ),
         migrations.CreateModel(
-            name="ScenarioFlake",
+            name='ScenarioFlake',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("commit", models.CharField(max_length=64)),
-                ("detected_at", models.DateTimeField()),
-                (
-                    "failed_run",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="runs.run"
-                    ),
-                ),
-                (
-                    "passed_run",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="runs.run"
-                    ),
-                ),
-                (
-                    "project",
-                    models.ForeignKey(
-                        db_index=False,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        to="runs.project",
-                    ),
-                ),
-                (
-                    "scenario",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="flakes",
-                        to="runs.scenario",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('commit', models.CharField(max_length=64)),
+                ('detected_at', models.DateTimeField()),
+                ('failed_run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='runs.run')),
+                ('passed_run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='runs.run')),
+                ('project', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, to='runs.project')),
+                ('scenario', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='flakes', to='runs.scenario')),
             ],
         ),
         migrations.CreateModel(
-            name="ScenarioResult",
+            name='ScenarioResult',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("position", models.PositiveIntegerField(help_text="Order in the report.")),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("passed", "Passed"),
-                            ("failed", "Failed"),
-                            ("skipped", "Skipped"),
-                            ("error", "Error"),
-                        ],
-                        max_length=8,
-                    ),
-                ),
-                ("duration_ms", models.BigIntegerField(blank=True, null=True)),
-                ("attempt", models.PositiveIntegerField(default=1)),
-                ("title", models.TextField(blank=True)),
-                ("file", models.TextField(blank=True)),
-                ("diagnostics_gap", models.BooleanField(default=False)),
-                ("started_at", models.DateTimeField()),
-                (
-                    "project",
-                    models.ForeignKey(
-                        db_index=False,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        to="runs.project",
-                    ),
-                ),
-                (
-                    "run",
-                    models.ForeignKey(
-                        db_index=False,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="results",
-                        to="runs.run",
-                    ),
-                ),
-                (
-                    "scenario",
-                    models.ForeignKey(
-                        db_index=False,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="results",
-                        to="runs.scenario",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('position', models.PositiveIntegerField(help_text='Order in the report.')),
+                ('status', models.CharField(choices=[('passed', 'Passed'), ('failed', 'Failed'), ('skipped', 'Skipped'), ('error', 'Error')], max_length=8)),
+                ('duration_ms', models.BigIntegerField(blank=True, null=True)),
+                ('attempt', models.PositiveIntegerField(default=1)),
+                ('title', models.TextField(blank=True)),
+                ('file', models.TextField(blank=True)),
+                ('diagnostics_gap', models.BooleanField(default=False)),
+                ('started_at', models.DateTimeField()),
+                ('project', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, to='runs.project')),
+                ('run', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='results', to='runs.run')),
+                ('scenario', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='results', to='runs.scenario')),
             ],
             options={
-                "ordering": ["run", "position"],
+                'ordering': ['run', 'position'],
             },
         ),
         migrations.AddField(
-            model_name="invariantfailure",
-            name="result",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="failures",
-                to="runs.scenarioresult",
-            ),
+            model_name='invariantfailure',
+            name='result',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='failures', to='runs.scenarioresult'),
         ),
         migrations.CreateModel(
-            name="Suite",
+            name='Suite',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("name", models.CharField(max_length=100)),
-                (
-                    "budget_minutes",
-                    models.PositiveIntegerField(
-                        blank=True,
-                        help_text="Runtime budget; runs longer than this are over budget.",
-                        null=True,
-                    ),
-                ),
-                (
-                    "project",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="suites",
-                        to="runs.project",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=100)),
+                ('budget_minutes', models.PositiveIntegerField(blank=True, help_text='Runtime budget; runs longer than this are over budget.', null=True)),
+                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='suites', to='runs.project')),
             ],
             options={
-                "ordering": ["name"],
+                'ordering': ['name'],
             },
         ),
         migrations.AddField(
-            model_name="run",
-            name="suite",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT, related_name="runs", to="runs.suite"
-            ),
+            model_name='run',
+            name='suite',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='runs', to='runs.suite'),
         ),
         migrations.CreateModel(
-            name="Membership",
+            name='Membership',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "role",
-                    models.CharField(
-                        choices=[
-                            ("viewer", "Viewer (read)"),
-                            ("triager", "Triager (acts on defects)"),
-                            ("admin", "Admin (settings, rules, tokens)"),
-                        ],
-                        default="viewer",
-                        max_length=16,
-                    ),
-                ),
-                (
-                    "user",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="memberships",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "project",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="memberships",
-                        to="runs.project",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('role', models.CharField(choices=[('viewer', 'Viewer (read)'), ('triager', 'Triager (acts on defects)'), ('admin', 'Admin (settings, rules, tokens)')], default='viewer', max_length=16)),
+                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL)),
+                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='runs.project')),
             ],
             options={
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("project", "user"), name="membership_once_per_project"
-                    )
-                ],
+                'constraints': [models.UniqueConstraint(fields=('project', 'user'), name='membership_once_per_project')],
             },
         ),
         migrations.AddConstraint(
-            model_name="invariant",
-            constraint=models.UniqueConstraint(
-                fields=("project", "key"), name="invariant_key_unique_in_project"
-            ),
+            model_name='invariant',
+            constraint=models.UniqueConstraint(fields=('project', 'key'), name='invariant_key_unique_in_project'),
         ),
         migrations.AddIndex(
-            model_name="failureentity",
-            index=models.Index(
-                fields=["project", "value", "-started_at"], name="entity_value_search"
-            ),
+            model_name='failureentity',
+            index=models.Index(fields=['project', 'value', '-started_at'], name='entity_value_search'),
         ),
         migrations.AddConstraint(
-            model_name="scenario",
-            constraint=models.UniqueConstraint(
-                fields=("project", "key"), name="scenario_key_unique_in_project"
-            ),
+            model_name='scenario',
+            constraint=models.UniqueConstraint(fields=('project', 'key'), name='scenario_key_unique_in_project'),
         ),
         migrations.AddIndex(
-            model_name="scenarioflake",
-            index=models.Index(fields=["project", "-detected_at"], name="flake_recent"),
+            model_name='scenarioflake',
+            index=models.Index(fields=['project', '-detected_at'], name='flake_recent'),
         ),
         migrations.AddConstraint(
-            model_name="scenarioflake",
-            constraint=models.UniqueConstraint(
-                fields=("scenario", "commit"), name="flake_once_per_commit"
-            ),
+            model_name='scenarioflake',
+            constraint=models.UniqueConstraint(fields=('scenario', 'commit'), name='flake_once_per_commit'),
         ),
         migrations.AddIndex(
-            model_name="scenarioresult",
-            index=models.Index(fields=["scenario", "-started_at"], name="result_scenario_history"),
+            model_name='scenarioresult',
+            index=models.Index(fields=['scenario', '-started_at'], name='result_scenario_history'),
         ),
         migrations.AddIndex(
-            model_name="scenarioresult",
-            index=models.Index(fields=["run", "status"], name="result_run_status"),
+            model_name='scenarioresult',
+            index=models.Index(fields=['run', 'status'], name='result_run_status'),
         ),
         migrations.AddIndex(
-            model_name="scenarioresult",
-            index=models.Index(
-                condition=models.Q(("status__in", ["failed", "error"])),
-                fields=["project", "-started_at"],
-                include=("scenario",),
-                name="result_recent_failures",
-            ),
+            model_name='scenarioresult',
+            index=models.Index(condition=models.Q(('status__in', ['failed', 'error'])), fields=['project', '-started_at'], include=('scenario',), name='result_recent_failures'),
         ),
         migrations.AddIndex(
-            model_name="scenarioresult",
-            index=models.Index(
-                condition=models.Q(("diagnostics_gap", True)),
-                fields=["project", "-started_at"],
-                name="result_recent_gaps",
-            ),
+            model_name='scenarioresult',
+            index=models.Index(condition=models.Q(('diagnostics_gap', True)), fields=['project', '-started_at'], name='result_recent_gaps'),
         ),
         migrations.AddIndex(
-            model_name="invariantfailure",
-            index=models.Index(
-                fields=["invariant", "-started_at"], name="failure_invariant_history"
-            ),
+            model_name='invariantfailure',
+            index=models.Index(fields=['invariant', '-started_at'], name='failure_invariant_history'),
         ),
         migrations.AddIndex(
-            model_name="invariantfailure",
-            index=models.Index(fields=["scenario", "-started_at"], name="failure_scenario_history"),
+            model_name='invariantfailure',
+            index=models.Index(fields=['scenario', '-started_at'], name='failure_scenario_history'),
         ),
         migrations.AddConstraint(
-            model_name="suite",
-            constraint=models.UniqueConstraint(
-                fields=("project", "name"), name="suite_name_unique_in_project"
-            ),
+            model_name='suite',
+            constraint=models.UniqueConstraint(fields=('project', 'name'), name='suite_name_unique_in_project'),
         ),
         migrations.AddIndex(
-            model_name="run",
-            index=models.Index(fields=["project", "-started_at"], name="run_project_started"),
+            model_name='run',
+            index=models.Index(fields=['project', '-started_at'], name='run_project_started'),
         ),
         migrations.AddIndex(
-            model_name="run",
-            index=models.Index(
-                fields=["project", "suite", "-started_at"], name="run_suite_started"
-            ),
+            model_name='run',
+            index=models.Index(fields=['project', 'suite', '-started_at'], name='run_suite_started'),
         ),
         migrations.AddIndex(
-            model_name="run",
-            index=models.Index(
-                fields=["project", "branch", "-started_at"], name="run_branch_started"
-            ),
+            model_name='run',
+            index=models.Index(fields=['project', 'branch', '-started_at'], name='run_branch_started'),
         ),
         migrations.AddIndex(
-            model_name="run",
-            index=models.Index(fields=["project", "commit"], name="run_commit"),
+            model_name='run',
+            index=models.Index(fields=['project', 'commit'], name='run_commit'),
         ),
         migrations.AddConstraint(
-            model_name="run",
-            constraint=models.UniqueConstraint(
-                fields=("project", "external_id"), name="run_external_id_unique_in_project"
-            ),
+            model_name='run',
+            constraint=models.UniqueConstraint(fields=('project', 'external_id'), name='run_external_id_unique_in_project'),
         ),
     ]

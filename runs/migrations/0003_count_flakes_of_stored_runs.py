@@ -30,10 +30,8 @@ def count_flakes_of_stored_runs(apps, schema_editor):
     for run_id in set(retried):
         last: dict[int, tuple[int, str]] = {}
         failed: set[int] = set()
-        rows = (
-            result.objects.filter(run_id=run_id)
-            .order_by()
-            .values_list("scenario_id", "attempt", "status")
+        rows = result.objects.filter(run_id=run_id).order_by().values_list(
+            "scenario_id", "attempt", "status"
         )
         for scenario, attempt, status in rows:
             if status in ("failed", "error"):

@@ -5,88 +5,72 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("runs", "0003_count_flakes_of_stored_runs"),
+        ('runs', '0003_count_flakes_of_stored_runs'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="RunPart",
+            name='RunPart',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("name", models.CharField(max_length=500)),
-                ("content_sha256", models.CharField(max_length=64)),
-                ("scenario_count", models.PositiveIntegerField()),
-                ("started_at", models.DateTimeField()),
-                ("finished_at", models.DateTimeField()),
-                ("received_at", models.DateTimeField(auto_now_add=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=500)),
+                ('content_sha256', models.CharField(max_length=64)),
+                ('scenario_count', models.PositiveIntegerField()),
+                ('started_at', models.DateTimeField()),
+                ('finished_at', models.DateTimeField()),
+                ('received_at', models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                "ordering": ["run", "name"],
+                'ordering': ['run', 'name'],
             },
         ),
         migrations.RemoveConstraint(
-            model_name="scenarioflake",
-            name="flake_once_per_commit",
+            model_name='scenarioflake',
+            name='flake_once_per_commit',
         ),
         migrations.AddField(
-            model_name="project",
-            name="repeated_testcase",
-            field=models.CharField(
-                choices=[
-                    ("retries", "Retries of one test (attempt 1, 2, ...)"),
-                    ("distinct", "Distinct tests (numbered #1, #2, ...)"),
-                ],
-                default="retries",
-                help_text="How to read an XML report that lists the same test case twice in one suite.",
-                max_length=16,
-            ),
+            model_name='project',
+            name='repeated_testcase',
+            field=models.CharField(choices=[('retries', 'Retries of one test (attempt 1, 2, ...)'), ('distinct', 'Distinct tests (numbered #1, #2, ...)')], default='retries', help_text='How to read an XML report that lists the same test case twice in one suite.', max_length=16),
         ),
         migrations.AddField(
-            model_name="run",
-            name="expected_parts",
+            model_name='run',
+            name='expected_parts',
             field=models.PositiveIntegerField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name="run",
-            name="last_part_at",
+            model_name='run',
+            name='last_part_at',
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name="run",
-            name="parts_received",
+            model_name='run',
+            name='parts_received',
             field=models.PositiveIntegerField(db_default=0, default=0),
         ),
         migrations.AddField(
-            model_name="scenarioflake",
-            name="variant",
-            field=models.CharField(blank=True, db_default="", default="", max_length=500),
+            model_name='scenarioflake',
+            name='variant',
+            field=models.CharField(blank=True, db_default='', default='', max_length=500),
         ),
         migrations.AddField(
-            model_name="scenarioresult",
-            name="variant",
-            field=models.CharField(blank=True, db_default="", default="", max_length=500),
+            model_name='scenarioresult',
+            name='variant',
+            field=models.CharField(blank=True, db_default='', default='', max_length=500),
         ),
         migrations.AddConstraint(
-            model_name="scenarioflake",
-            constraint=models.UniqueConstraint(
-                fields=("scenario", "variant", "commit"), name="flake_once_per_variant_commit"
-            ),
+            model_name='scenarioflake',
+            constraint=models.UniqueConstraint(fields=('scenario', 'variant', 'commit'), name='flake_once_per_variant_commit'),
         ),
         migrations.AddField(
-            model_name="runpart",
-            name="run",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.CASCADE, related_name="parts", to="runs.run"
-            ),
+            model_name='runpart',
+            name='run',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='parts', to='runs.run'),
         ),
         migrations.AddConstraint(
-            model_name="runpart",
-            constraint=models.UniqueConstraint(fields=("run", "name"), name="run_part_name_unique"),
+            model_name='runpart',
+            constraint=models.UniqueConstraint(fields=('run', 'name'), name='run_part_name_unique'),
         ),
     ]

@@ -5,52 +5,32 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("runs", "0004_runs_in_parts_and_variants"),
+        ('runs', '0004_runs_in_parts_and_variants'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="FailureReason",
+            name='FailureReason',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("key", models.CharField(help_text="Hash of the text.", max_length=40)),
-                ("text", models.TextField()),
-                (
-                    "project",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="reasons",
-                        to="runs.project",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('key', models.CharField(help_text='Hash of the text.', max_length=40)),
+                ('text', models.TextField()),
+                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reasons', to='runs.project')),
             ],
         ),
         migrations.AddField(
-            model_name="invariantfailure",
-            name="reason",
-            field=models.ForeignKey(
-                blank=True,
-                db_index=False,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="failures",
-                to="runs.failurereason",
-            ),
+            model_name='invariantfailure',
+            name='reason',
+            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='failures', to='runs.failurereason'),
         ),
         migrations.AddIndex(
-            model_name="invariantfailure",
-            index=models.Index(fields=["reason", "-started_at"], name="failure_reason_history"),
+            model_name='invariantfailure',
+            index=models.Index(fields=['reason', '-started_at'], name='failure_reason_history'),
         ),
         migrations.AddConstraint(
-            model_name="failurereason",
-            constraint=models.UniqueConstraint(
-                fields=("project", "key"), name="reason_key_unique_in_project"
-            ),
+            model_name='failurereason',
+            constraint=models.UniqueConstraint(fields=('project', 'key'), name='reason_key_unique_in_project'),
         ),
     ]

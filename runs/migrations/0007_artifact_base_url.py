@@ -4,17 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("runs", "0006_reasons_of_stored_failures"),
+        ('runs', '0006_reasons_of_stored_failures'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="project",
-            name="artifact_base_url",
-            field=models.URLField(
-                blank=True,
-                help_text="Relative artifact paths become links under this address, e.g. https://ci.example.com/artifacts/",
-            ),
+            model_name='project',
+            name='artifact_base_url',
+            field=models.URLField(blank=True, help_text='Relative artifact paths become links under this address, e.g. https://ci.example.com/artifacts/'),
         ),
     ]
