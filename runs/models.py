@@ -125,6 +125,15 @@ class Suite(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def budget_ms(self) -> int | None:
+        return None if self.budget_minutes is None else self.budget_minutes * 60_000
+
+    def is_over_budget(self, duration_ms: int) -> bool:
+        """Whether a run of this suite that took `duration_ms` went over its budget."""
+        budget_ms = self.budget_ms
+        return budget_ms is not None and duration_ms > budget_ms
+
 
 class Scenario(models.Model):
     """The catalog entry of a scenario id (`BID-001`) in a project; results point here."""
@@ -255,13 +264,11 @@ class Run(models.Model):
 
     @property
     def budget_ms(self) -> int | None:
-        budget = self.suite.budget_minutes
-        return None if budget is None else budget * 60_000
+        return self.suite.budget_ms
 
     @property
     def over_budget(self) -> bool:
-        budget_ms = self.budget_ms
-        return budget_ms is not None and self.duration_ms > budget_ms
+        return self.suite.is_over_budget(self.duration_ms)
 
 
 class RunPart(models.Model):

@@ -183,12 +183,11 @@ def _suite_trends(project: Project, suites: list[SuiteLatest], days: int) -> lis
         suite_runs = [
             r for r in runs if r["suite_id"] == suite.pk and not r["rerun_of_external_id"]
         ][-DURATION_POINTS:]
-        budget_ms = None if suite.budget_minutes is None else suite.budget_minutes * 60_000
         durations = [
             RunDuration(
                 pk=r["id"], external_id=r["external_id"], started_at=r["started_at"],
                 duration_ms=r["duration_ms"],
-                over_budget=budget_ms is not None and r["duration_ms"] > budget_ms,
+                over_budget=suite.is_over_budget(r["duration_ms"]),
             )
             for r in suite_runs
         ]  # fmt: skip
