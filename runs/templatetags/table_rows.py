@@ -44,7 +44,7 @@ def day_rows(days: Iterable[Any]) -> SafeString:
 def duration_rows(runs: Iterable[Any], slug: str) -> SafeString:
     """A trend's runs: a link to the run, when it started, how long it took (red when over
     the suite's budget)."""
-    run_list = reverse("run_list", kwargs={"slug": slug})
+    run_list = _run_list(slug)
     return markup_join(
         "\n",
         '<tr><td><a href="{}{}/">{}</a></td><td>{}</td><td class="num{}">{}</td></tr>',
@@ -60,6 +60,12 @@ def duration_rows(runs: Iterable[Any], slug: str) -> SafeString:
             for run in runs
         ),
     )
+
+
+def _run_list(slug: str) -> str:
+    # A run's page is the run list's address, the run's id and a slash (`run_detail`):
+    # reversed once a table, not once a row.
+    return reverse("run_list", kwargs={"slug": slug})
 
 
 def _scenario_url(slug: str, key: str) -> str:
@@ -91,7 +97,7 @@ def blast_radius_rows(tallies: Iterable[Any], slug: str) -> SafeString:
 @register.simple_tag
 def failure_rows(failures: Iterable[Any], slug: str) -> SafeString:
     """Failures, latest first: when, the run (to the result), scenario, organization, message."""
-    run_list = reverse("run_list", kwargs={"slug": slug})
+    run_list = _run_list(slug)
     return markup_join(
         "\n",
         '<tr><td>{}</td><td><a href="{}{}/#result-{}">{}</a></td>'
@@ -151,22 +157,24 @@ def _variant(text: str) -> SafeString | str:
 def strip_cells(results: Iterable[Any], slug: str, variant: str | None = None) -> SafeString:
     """A scenario's status strip: a cell per result linking to it, with the run, the suite
     (or `variant`, on a row of one variant), the time and the status; no result, no link."""
+    run_list = _run_list(slug)
     return markup_join(
         "",
         "{}",
-        ((_strip_cell(result, slug, variant),) for result in results),
+        ((_strip_cell(result, run_list, variant),) for result in results),
     )
 
 
-def _strip_cell(result: Any, slug: str, variant: str | None) -> SafeString:
+def _strip_cell(result: Any, run_list: str, variant: str | None) -> SafeString:
     if result is None:
         return markup('<span class="cell empty" title="not run in this variant"></span>')
     external_id = result.run.external_id
     return markup(
-        '<a class="cell status-{}" href="{}#result-{}" title="{} · {} · {} · {}">'
+        '<a class="cell status-{}" href="{}{}/#result-{}" title="{} · {} · {} · {}">'
         '<span class="visually-hidden">{} {}</span></a>',
         result.status,
-        reverse("run_detail", kwargs={"slug": slug, "run_id": result.run_id}),
+        run_list,
+        result.run_id,
         result.pk,
         external_id,
         result.run.suite.name if variant is None else variant,
@@ -180,14 +188,16 @@ def _strip_cell(result: Any, slug: str, variant: str | None) -> SafeString:
 @register.simple_tag
 def history_rows(results: Iterable[Any], slug: str) -> SafeString:
     """A scenario's results, newest first: run, suite, variant, commit, start, status, time."""
+    run_list = _run_list(slug)
     return markup_join(
         "\n",
-        '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td class="mono">{}</td>'
+        '<tr><td><a href="{}{}/">{}</a></td><td>{}</td><td>{}</td><td class="mono">{}</td>'
         '<td>{}</td><td><span class="status status-{}">{}</span></td>'
         '<td class="num">{}</td></tr>',
         (
             (
-                reverse("run_detail", kwargs={"slug": slug, "run_id": result.run_id}),
+                run_list,
+                result.run_id,
                 result.run.external_id,
                 result.run.suite.name,
                 result.variant or "—",
