@@ -175,6 +175,7 @@ def _catalog_upsert_postgresql(
     with binding_cursor() as cursor:
         known = stored(rows)
         missing = [row for row in rows if row[0] not in known]
+        added: dict[str, int] = {}
         if missing:
             column_list = ", ".join(columns[name] for name in names)
             cursor.execute(
@@ -198,8 +199,8 @@ def _catalog_upsert_postgresql(
                 for name, value in zip(refresh, known[row[0]][1:], strict=True)
             )
         ]
-        if missing:
-            known.update((key, (pk,)) for key, pk in added.items())
+        # Added only now: rows just inserted hold the reported values, nothing to refresh.
+        known.update((key, (pk,)) for key, pk in added.items())
         if changed:
             wanted = [key_field, *refresh]
             assignments = ", ".join(
