@@ -26,7 +26,7 @@ def _lease_seconds(dispatcher: Dispatcher | None) -> int:
     return lease
 
 
-def _claim(rerun_id: int, now: datetime, dispatcher: Dispatcher | None) -> Rerun | None:
+def _claim(rerun_id: int, now: datetime, dispatcher: Dispatcher | None) -> bool:
     # The conditional update is the lock: a second worker, a retried or redelivered task
     # finds nothing to claim, unless the claimer died and its lease ran out.
     lease = now + timedelta(seconds=_lease_seconds(dispatcher))
@@ -42,17 +42,39 @@ def _claim(rerun_id: int, now: datetime, dispatcher: Dispatcher | None) -> Rerun
             state=Rerun.State.ERROR, finished_at=now,
             last_error=f"gave up after {limit} attempts to dispatch",
         )  # fmt: skip
-        return None
-    return Rerun.objects.select_related("project", "source_run", "defect").get(pk=rerun_id)
+    return bool(claimed)
 
 
 def rerun_dispatch(rerun_id: int) -> str:
     """Claim and send one rerun. Raises TransientDispatchError when worth retrying."""
     # Read once, before the claim: its kind sets the lease, and it is what the rerun goes to.
     dispatcher = Dispatcher.objects.filter(project__reruns=rerun_id).first()
-    rerun = _claim(rerun_id, timezone.now(), dispatcher)
-    if rerun is None:
+    if not _claim(rerun_id, timezone.now(), dispatcher):
         return "not claimable"
+    rerun = Rerun.objects.select_related("project", "source_run", "defect").get(pk=rerun_id)
+    return _send(rerun, dispatcher)
+
+
+def claimed_fields(dispatcher: Dispatcher, now: datetime) -> dict[str, object]:
+    """A claim written as the rerun is stored, by a request that sends it itself."""
+    lease = now + timedelta(seconds=_lease_seconds(dispatcher))
+    return {"state": Rerun.State.DISPATCHING, "lease_until": lease, "attempts": 1}
+
+
+def rerun_send_claimed(rerun: Rerun, dispatcher: Dispatcher) -> str:
+    """Send a rerun its request claimed when storing it (`claimed_fields`), as the request has
+    it in memory, its project, run and defect included. Raises TransientDispatchError when
+    worth retrying, as `rerun_dispatch` does."""
+    half_the_claim = timedelta(seconds=_lease_seconds(dispatcher) / 2)
+    if timezone.now() > rerun.lease_until - half_the_claim:
+        # Waited too long to be sure of finishing the call within the claim: once it lapses
+        # the sweep hands the rerun to a worker, and two senders must never overlap.
+        logger.warning("rerun %s waited past half its claim; the sweep will send it", rerun.pk)
+        return "left to the sweep"
+    return _send(rerun, dispatcher)
+
+
+def _send(rerun: Rerun, dispatcher: Dispatcher | None) -> str:
     try:
         if dispatcher is None:
             raise DispatchRefused("the project's dispatcher was removed")

@@ -1,16 +1,22 @@
 """Asking for reruns: a request is a row first, queued for dispatch after commit."""
 
+import copy
 import logging
 import re
 import secrets
 from datetime import datetime, timedelta
+from functools import partial
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from defects.models import Defect
+from operations.background_thread import run_in_background
+from reruns.dispatchers import TransientDispatchError
+from reruns.dispatching import claimed_fields, rerun_send_claimed
 from reruns.models import Dispatcher, Rerun
 from reruns.tasks import dispatch_rerun
 from reruns.timeline import rerun_event
@@ -26,12 +32,37 @@ class RerunRefused(Exception):
     pass
 
 
-def _queue(rerun_id: int) -> None:
+def _queue(rerun_id: int, *, countdown: int = 0) -> None:
     try:
-        dispatch_rerun.delay(rerun_id)
+        dispatch_rerun.apply_async((rerun_id,), countdown=countdown or None)
     except Exception:
-        # Broker down: the row stays "requested" and the sweep queues it when it is back.
+        # Broker down: the row stays "requested" (or its lease runs out) and the sweep queues
+        # it when the broker is back.
         logger.warning("could not queue rerun %s; the sweep will", rerun_id, exc_info=True)
+
+
+def _claim_if_sent_from_here(dispatcher: Dispatcher) -> dict[str, object]:
+    """A CI call leaves from this process, its row claimed as it is stored: no worker takes it
+    up unless this process dies and the claim's lease runs out. A local command, which runs a
+    whole suite, and every retry go to the workers."""
+    if settings.RERUN_DISPATCH_FROM_REQUEST and dispatcher.kind != Dispatcher.Kind.COMMAND:
+        return claimed_fields(dispatcher, timezone.now())
+    return {}
+
+
+def _hand_over(rerun: Rerun, dispatcher: Dispatcher) -> None:
+    if rerun.state == Rerun.State.DISPATCHING:
+        # A copy: the caller goes on reading its own while the thread records the outcome.
+        run_in_background(partial(_send_now, copy.copy(rerun), dispatcher))
+    else:
+        _queue(rerun.pk)
+
+
+def _send_now(rerun: Rerun, dispatcher: Dispatcher) -> None:
+    try:
+        rerun_send_claimed(rerun, dispatcher)
+    except TransientDispatchError:
+        _queue(rerun.pk, countdown=1)
 
 
 def rerun_request(
@@ -60,28 +91,29 @@ def rerun_request(
         raise RerunRefused(f"at most {MAX_SCENARIOS_PER_RERUN} scenarios per rerun")
     if ref_kind not in Rerun.Ref.values:
         raise RerunRefused(f"unknown ref {ref_kind!r}")
-    dispatcher = Dispatcher.objects.filter(project=project).first()
-    if dispatcher is None:
-        raise RerunRefused("this project has no rerun dispatcher; an admin can set one up")
     try:
         with transaction.atomic():
-            # Serialises requests of one project, so the concurrency limit holds under races.
-            Project.objects.select_for_update().get(pk=project.pk)
+            # Its lock serialises the requests of one project, so the concurrency limit holds
+            # under races.
+            dispatcher = Dispatcher.objects.select_for_update().filter(project=project).first()
+            if dispatcher is None:
+                raise RerunRefused("this project has no rerun dispatcher; an admin can set one up")
             active = Rerun.objects.filter(project=project, state__in=Rerun.ACTIVE).count()
             if active >= dispatcher.max_concurrent:
                 raise RerunRefused(
                     f"{active} reruns are under way; this project allows "
                     f"{dispatcher.max_concurrent} at once"
                 )
+            claim = _claim_if_sent_from_here(dispatcher)
             rerun = Rerun.objects.create(
                 project=project, requested_by=user, source_run=source_run, defect=defect,
                 scenario_keys=keys, ref_kind=ref_kind, branch=source_run.branch,
                 commit=source_run.commit, token=secrets.token_urlsafe(24),
-                idempotency_key=idempotency_key,
+                idempotency_key=idempotency_key, **claim,
             )  # fmt: skip
             what = f"rerun of {', '.join(keys)} on {rerun.get_ref_kind_display()} requested"
             rerun_event(defect, user, Rerun.State.REQUESTED, what)
-            transaction.on_commit(lambda: _queue(rerun.pk))
+            transaction.on_commit(lambda: _hand_over(rerun, dispatcher))
     except IntegrityError:
         # A double click raced this one and won: same key, same row.
         already = Rerun.objects.filter(idempotency_key=idempotency_key, project=project).first()

@@ -2,6 +2,9 @@
 that show reruns beside what they rerun (the run page, the defect page) or beside the other
 settings (the settings page), each extending its own area's template."""
 
+from collections.abc import Callable
+from functools import partial
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -67,9 +70,10 @@ def defect_reruns(request: HttpRequest, slug: str, defect_id: int) -> HttpRespon
     return render(request, "reruns/_reruns.html", defect_panel(access, defect))
 
 
-def _answer(request: HttpRequest, back: str, panel: dict) -> HttpResponse:
+def _answer(request: HttpRequest, back: str, panel: Callable[[], dict]) -> HttpResponse:
+    # The panel is read only when htmx swaps it in; a redirect's page reads its own.
     if request.htmx:
-        return render(request, "reruns/_reruns.html", {**panel, "show_messages": True})
+        return render(request, "reruns/_reruns.html", {**panel(), "show_messages": True})
     return redirect(back)
 
 
@@ -78,11 +82,12 @@ def _answer(request: HttpRequest, back: str, panel: dict) -> HttpResponse:
 def run_rerun(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
     access = project_access(request.user, slug, role=TRIAGER)
     project = access.project
-    run = run_selectors.run_for_project(project, run_id)
+    run = run_selectors.run_to_act_on(project, run_id)
     if request.POST.get("failed"):
         keys = list(
             ScenarioResult.objects.filter(run=run, status__in=FAILING)
             .values_list("scenario__key", flat=True)
+            .order_by()
             .distinct()
         )
     else:
@@ -90,6 +95,7 @@ def run_rerun(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
         keys = list(
             ScenarioResult.objects.filter(run=run, scenario__key__in=wanted)
             .values_list("scenario__key", flat=True)
+            .order_by()
             .distinct()
         )
     defect = None
@@ -108,7 +114,7 @@ def run_rerun(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
     return _answer(
         request,
         reverse("run_detail", kwargs={"slug": slug, "run_id": run.pk}),
-        defect_panel(access, defect) if defect else run_panel(access, run),
+        lambda: defect_panel(access, defect) if defect else run_panel(access, run),
     )
 
 
@@ -147,7 +153,7 @@ def defect_rerun(request: HttpRequest, slug: str, defect_id: int) -> HttpRespons
             messages.success(request, f"Rerun of {', '.join(keys)[:200]} requested.")
         except RerunRefused as exc:
             messages.error(request, f"No rerun: {exc}.")
-    return _answer(request, defect_path(defect), defect_panel(access, defect))
+    return _answer(request, defect_path(defect), lambda: defect_panel(access, defect))
 
 
 @login_required
@@ -162,10 +168,10 @@ def rerun_cancel_view(request: HttpRequest, slug: str, rerun_id: int) -> HttpRes
     else:
         messages.error(request, f"Rerun {rerun.pk} was already {rerun.get_state_display()}.")
     if request.POST.get("panel") == "defect" and rerun.defect:
-        panel = defect_panel(access, rerun.defect)
+        panel = partial(defect_panel, access, rerun.defect)
         back = defect_path(rerun.defect)
     else:
-        panel = run_panel(access, rerun.source_run)
+        panel = partial(run_panel, access, rerun.source_run)
         back = reverse("run_detail", kwargs={"slug": slug, "run_id": rerun.source_run_id})
     return _answer(request, back, panel)
 

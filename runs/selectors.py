@@ -64,6 +64,13 @@ def run_for_project(project: Project, run_id: int) -> Run:
     )
 
 
+def run_to_act_on(project: Project, run_id: int) -> Run:
+    """A run an action starts from (a rerun): its own row only, its project the one given."""
+    run = get_object_or_404(Run, project=project, pk=run_id)
+    run.project = project
+    return run
+
+
 def run_page(
     run: Run, *, shown_apart: Collection[int] = (), listing: QueryDict | None = None
 ) -> dict[str, Any]:

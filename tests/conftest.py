@@ -47,9 +47,13 @@ def pytest_collection_modifyitems(items):
 def pytest_runtest_teardown(item):
     """A live server's work after a response finishes before the test's database is emptied."""
     from operations.after_response import wait_idle
+    from operations.background_thread import background_drain
 
     if not wait_idle(timeout=60):
         pytest.fail("work after a response was still running a minute after the test")
+    # And work handed to the background thread (a rerun sent from the request), which lets go
+    # of its database connection too, so that nothing holds the test database at the end.
+    background_drain(timeout=60)
     yield
 
 

@@ -306,6 +306,10 @@ PUBLIC_URL = env_str("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 # A dispatch claimed by a worker that died is taken over after this many seconds.
 RERUN_DISPATCH_LEASE_SECONDS = env_int("RERUN_DISPATCH_LEASE_SECONDS", 120)
 RERUN_MAX_DISPATCH_ATTEMPTS = env_int("RERUN_MAX_DISPATCH_ATTEMPTS", 6)
+# A rerun sent to CI by an HTTP call leaves from the process that took the click, on a thread
+# of its own, instead of through the broker and a worker; retries still go to the workers.
+# Without a broker (the embedded mode) tasks run in the request anyway.
+RERUN_DISPATCH_FROM_REQUEST = env_bool("RERUN_DISPATCH_FROM_REQUEST", bool(REDIS_URL))
 # Local rerun commands are defined by the operator, never in the web UI (a project admin must
 # not run programs on the worker host). JSON: {"name": {"argv": [...], "cwd": "...",
 # "timeout": 600, "report": "relative/path/report.json"}}; "{scenarioIds}" in argv is replaced

@@ -1,6 +1,6 @@
-"""Reruns reach CI: one signed dispatch per click, GitHub workflow dispatches, retries, a
-killed worker, a broker that is down, the operator's own command. Real worker, real Redis and
-PostgreSQL, local stand-ins for CI."""
+"""Reruns reach CI: one signed dispatch per click, sent by the process that took it, GitHub
+workflow dispatches, retries, a killed worker or web process, a broker that is down, the
+operator's own command. Real worker, real Redis and PostgreSQL, local stand-ins for CI."""
 
 import hashlib
 import hmac
@@ -9,11 +9,14 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from django.utils import timezone
 
+from reruns.dispatching import rerun_send_claimed
 from reruns.models import Dispatcher, Rerun
 from reruns.requests import rerun_request
 from runs.secrets import secret_encrypt
@@ -79,23 +82,35 @@ def test_one_click_is_one_signed_dispatch_with_the_right_inputs(client, failing_
     assert rerun.requested_by == user
 
 
-@pytest.mark.worker
-def test_github_actions_receives_a_workflow_dispatch(client, failing_run, receiver):
+def test_a_click_reaches_ci_with_no_worker_running(client, failing_run, receiver):
+    project, _, user, run = failing_run
+    ci = receiver()
+    webhook_dispatcher(project, ci.url)
+    purge_queue()
+    client.force_login(user)
+    click(client, run, "k-no-worker", failed="1")
+    assert ci.first_arrived.wait(10)
+    assert wait_for(lambda: Rerun.objects.get().state == "dispatched", 10)
+    assert ci.deliveries[0]["body"]["scenarioIds"] == ["BID-001", "BID-002"]
+    assert Rerun.objects.get().attempts == 1
+
+
+def test_github_actions_receives_a_workflow_dispatch(
+    client, failing_run, receiver, settings, monkeypatch
+):
     project, _, user, run = failing_run
     github = receiver(statuses=(204,))
     Dispatcher.objects.create(
         project=project, kind="github", github_repository="acme/app",
         github_workflow="rerun.yml", github_token_env="TEST_GH_TOKEN",
     )  # fmt: skip
-    purge_queue()
-    worker = Worker(TEST_GH_TOKEN="ghp-from-env", RERUN_GITHUB_TOKEN_ENVS="TEST_GH_TOKEN",
-                    GITHUB_API_URL=github.url)  # fmt: skip
+    # The process that takes the click sends it: it has what the workers have.
+    monkeypatch.setenv("TEST_GH_TOKEN", "ghp-from-env")
+    settings.RERUN_GITHUB_TOKEN_ENVS = ["TEST_GH_TOKEN"]
+    settings.GITHUB_API_URL = github.url
     client.force_login(user)
-    try:
-        click(client, run, "gh-click", scenario="BID-002", ref="branch")
-        assert wait_for(lambda: Rerun.objects.get().state == "dispatched"), worker.log()
-    finally:
-        worker.stop()
+    click(client, run, "gh-click", scenario="BID-002", ref="branch")
+    assert wait_for(lambda: Rerun.objects.get().state == "dispatched", 10)
     [delivery] = github.deliveries
     assert delivery["path"] == "/repos/acme/app/actions/workflows/rerun.yml/dispatches"
     assert delivery["headers"]["Authorization"] == "Bearer ghp-from-env"
@@ -151,9 +166,11 @@ def test_a_webhook_secret_no_key_can_read_stops_the_dispatch_unsent(
 ):
     project, _, user, run = failing_run
     ci = receiver()
-    # Stored under a key the worker does not have: as after a key was changed or dropped.
+    # Stored under a key dropped since, which neither the web process nor the worker has.
+    kept = settings.FIELD_ENCRYPTION_KEYS
     settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
     webhook_dispatcher(project, ci.url)
+    settings.FIELD_ENCRYPTION_KEYS = kept
     rerun = rerun_with_a_worker(project, user, run, key="k-unreadable", until="error")
     assert rerun.last_error == (
         "the stored webhook secret cannot be read with the current encryption keys; "
@@ -162,14 +179,25 @@ def test_a_webhook_secret_no_key_can_read_stops_the_dispatch_unsent(
     assert ci.deliveries == []
 
 
+def a_worker_takes_over(tmp_path: Path, env: dict[str, str]) -> None:
+    """A worker with beat, whose sweep finds the claim lapsed, dispatches the rerun."""
+    worker = Worker(beat_schedule=tmp_path / "beat", **env)
+    try:
+        assert wait_for(lambda: Rerun.objects.get().state == "dispatched", 40), worker.log()
+    finally:
+        worker.stop()
+
+
 @pytest.mark.worker
 @pytest.mark.fault
 def test_a_worker_killed_mid_dispatch_leads_to_exactly_one_dispatch(
-    failing_run, receiver, tmp_path
+    failing_run, receiver, tmp_path, settings
 ):
     project, _, user, run = failing_run
     ci = receiver(hold_first=5)
     webhook_dispatcher(project, ci.url)
+    # The worker sends it, as it does a retry or a local command.
+    settings.RERUN_DISPATCH_FROM_REQUEST = False
     fast_takeover = {"RERUN_DISPATCH_LEASE_SECONDS": "2", "RERUN_SWEEP_SECONDS": "1",
                      "CELERY_VISIBILITY_TIMEOUT": "3"}  # fmt: skip
     purge_queue()
@@ -181,11 +209,7 @@ def test_a_worker_killed_mid_dispatch_leads_to_exactly_one_dispatch(
     finally:
         first.kill()
     assert Rerun.objects.get().state == "dispatching"
-    second = Worker(beat_schedule=tmp_path / "beat", **fast_takeover)
-    try:
-        assert wait_for(lambda: Rerun.objects.get().state == "dispatched", 40), second.log()
-    finally:
-        second.stop()
+    a_worker_takes_over(tmp_path, fast_takeover)
     assert len(ci.distinct_keys) == 1, ci.distinct_keys
     assert Rerun.objects.get().attempts == len(ci.deliveries) == 2
 
@@ -211,8 +235,10 @@ def test_with_the_broker_down_a_request_waits_and_is_sent_when_it_is_back(
         " source_run=run, scenario_keys=['BID-001'], ref_kind='commit', idempotency_key='k-down');"
         "print(r.pk)"
     )
+    # It would send the call itself; here it leaves it to a worker, as it does a retry.
     env = {**os.environ, "DATABASE_URL": worker_database_url(), "REDIS_URL": broker,
-           "DJANGO_SETTINGS_MODULE": "triage.settings"}  # fmt: skip
+           "DJANGO_SETTINGS_MODULE": "triage.settings",
+           "RERUN_DISPATCH_FROM_REQUEST": "false"}  # fmt: skip
     done = subprocess.run([sys.executable, "-c", click], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=120, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -230,6 +256,58 @@ def test_with_the_broker_down_a_request_waits_and_is_sent_when_it_is_back(
             worker.stop()
         os.kill(redis.pid, signal.SIGTERM)
         redis.wait(timeout=30)
+    assert len(ci.deliveries) == 1
+
+
+@pytest.mark.worker
+@pytest.mark.fault
+def test_a_web_process_killed_mid_dispatch_leads_to_exactly_one_dispatch(
+    failing_run, receiver, tmp_path
+):
+    project, _, _, run = failing_run
+    ci = receiver(hold_first=5)
+    webhook_dispatcher(project, ci.url)
+    fast_takeover = {"RERUN_DISPATCH_LEASE_SECONDS": "2", "RERUN_SWEEP_SECONDS": "1"}
+    # The click is taken by a process of its own, which sends the call and is killed while
+    # CI holds it.
+    click = (
+        "import django, threading; django.setup();"
+        "from runs.models import Run; from django.contrib.auth.models import User;"
+        "from reruns.requests import rerun_request;"
+        f"run = Run.objects.get(pk={run.pk});"
+        "r = rerun_request(project=run.project, user=User.objects.get(username='tara'),"
+        " source_run=run, scenario_keys=['BID-001'], ref_kind='commit', idempotency_key='k-web');"
+        "print(r.pk, flush=True); threading.Event().wait()"
+    )
+    env = {**os.environ, "DATABASE_URL": worker_database_url(),
+           "DJANGO_SETTINGS_MODULE": "triage.settings", **fast_takeover}  # fmt: skip
+    purge_queue()
+    web = subprocess.Popen([sys.executable, "-c", click], cwd=ROOT, env=env, text=True,
+                           stdout=subprocess.PIPE, start_new_session=True)  # fmt: skip
+    try:
+        assert ci.first_arrived.wait(60)
+    finally:
+        os.kill(web.pid, signal.SIGKILL)
+        web.wait(timeout=30)
+    rerun = Rerun.objects.get()
+    assert (rerun.state, rerun.attempts) == ("dispatching", 1)
+    a_worker_takes_over(tmp_path, fast_takeover)
+    assert len(ci.distinct_keys) == 1, ci.distinct_keys
+    assert Rerun.objects.get().attempts == len(ci.deliveries) == 2
+
+
+def test_a_rerun_that_waited_past_half_its_claim_is_left_to_a_worker(failing_run, receiver):
+    project, _, user, run = failing_run
+    ci = receiver()
+    dispatcher = webhook_dispatcher(project, ci.url)
+    rerun = rerun_request(project=project, user=user, source_run=run, scenario_keys=["BID-001"],
+                          ref_kind="commit", idempotency_key="k-late")  # fmt: skip
+    assert wait_for(lambda: Rerun.objects.get().state == "dispatched", 10)
+    # The same rerun handed over again, as if it had waited in the thread's queue for 61 of
+    # its 120 seconds: a worker may take it over before a call would end, so none is made.
+    late = Rerun.objects.get(pk=rerun.pk)
+    late.lease_until = timezone.now() + timedelta(seconds=59)
+    assert rerun_send_claimed(late, dispatcher) == "left to the sweep"
     assert len(ci.deliveries) == 1
 
 

@@ -35,8 +35,10 @@ def test_a_project_has_a_limit_of_concurrent_reruns(failing_run):
                       ref_kind="commit", idempotency_key="k-3")  # fmt: skip
 
 
-def test_only_a_rerun_not_yet_sent_can_be_cancelled(failing_run):
+def test_only_a_rerun_not_yet_sent_can_be_cancelled(failing_run, settings):
     project, _, user, run = failing_run
+    # Waiting for a worker (a broker that is down): a call from the request leaves at once.
+    settings.RERUN_DISPATCH_FROM_REQUEST = False
     Dispatcher.objects.create(project=project, kind="webhook", webhook_url="http://127.0.0.1:9/")
     waiting = rerun_request(project=project, user=user, source_run=run, scenario_keys=["BID-001"],
                             ref_kind="commit", idempotency_key="k-a")  # fmt: skip
