@@ -1,10 +1,11 @@
-"""Short work a request starts and nobody waits for, done on one thread of this process while
-the request goes on: no broker and no worker in between, so it starts within a millisecond.
+"""Short work a request starts and nobody waits for, done on a few threads of this process
+while the request goes on: no broker and no worker in between, so it starts within a
+millisecond.
 
 Only work that may be lost is put here: whoever hands it over keeps a record (a claimed row,
-a lease) from which a sweep redoes what a dying process did not finish. The thread keeps its
-database connection between jobs and lets go of it when idle, and at exit it finishes what it
-was given before the process ends."""
+a lease) from which a sweep redoes what a dying process did not finish. Each thread keeps its
+database connection between jobs and lets go of it when idle; at exit the threads finish what
+they were given before the process ends."""
 
 import atexit
 import logging
@@ -12,44 +13,66 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.db import close_old_connections, connections
 
 logger = logging.getLogger(__name__)
+# A few threads, so that one slow call (a CI that takes its whole timeout) does not hold up
+# the others; each holds a database connection only while it has work.
+THREADS = 4
 IDLE_SECONDS = 5.0
 DRAIN_SECONDS = 30.0
 
 Jobs = queue.Queue[Callable[[], object] | None]
+
+
+@dataclass
+class _Pool:
+    jobs: Jobs
+    threads: list[threading.Thread]
+
+
 _lock = threading.Lock()
-# The thread and its own queue: a drained thread's queue is never handed new work.
-_current: tuple[threading.Thread, Jobs] | None = None
+# A drained pool's queue is never handed new work: the next job starts a pool of its own.
+_current: _Pool | None = None
 
 
 def run_in_background(work: Callable[[], object]) -> None:
-    """Queue `work` for the background thread, starting it when this process has none."""
+    """Queue `work` for the background threads, starting them when this process has none
+    (the first job after start, a fork or a drain)."""
     global _current
     with _lock:
-        if _current is None or not _current[0].is_alive():
+        if _current is None or not all(thread.is_alive() for thread in _current.threads):
             jobs: Jobs = queue.Queue()
-            thread = threading.Thread(target=_serve, args=(jobs,), name="background", daemon=True)
-            thread.start()
-            _current = (thread, jobs)
-        _current[1].put(work)
-    # Let the thread take the interpreter now, not at this thread's next wait for I/O: its
+            threads = [
+                threading.Thread(target=_serve, args=(jobs,), name="background", daemon=True)
+                for _ in range(THREADS)
+            ]
+            for thread in threads:
+                thread.start()
+            _current = _Pool(jobs, threads)
+        _current.jobs.put(work)
+    # Let a thread take the interpreter now, not at this thread's next wait for I/O: its
     # work is the first to leave the process.
     time.sleep(0)
 
 
-def background_drain(timeout: float = DRAIN_SECONDS) -> None:
-    """Finish the queued work and close the thread's database connection; the next job starts
-    a new thread. Runs at exit, and in tests before their database goes."""
+def background_drain(timeout: float = DRAIN_SECONDS) -> bool:
+    """Finish the queued work and close the threads' database connections; the next job
+    starts new threads. Runs at exit, and in tests before their database goes. False when
+    work was still running at the timeout."""
     global _current
     with _lock:
         drained, _current = _current, None
-    if drained is not None:
-        thread, jobs = drained
-        jobs.put(None)
-        thread.join(timeout)
+    if drained is None:
+        return True
+    for _ in drained.threads:
+        drained.jobs.put(None)
+    deadline = time.monotonic() + timeout
+    for thread in drained.threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return not any(thread.is_alive() for thread in drained.threads)
 
 
 def _serve(jobs: Jobs) -> None:

@@ -4,7 +4,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from reruns.arrivals import report_arrived
@@ -55,6 +55,9 @@ def rerun_dispatch(rerun_id: int) -> str:
     return _send(rerun, dispatcher)
 
 
+HANDED_BACK = "handed back"
+
+
 def claimed_fields(dispatcher: Dispatcher, now: datetime) -> dict[str, object]:
     """A claim written as the rerun is stored, by a request that sends it itself."""
     lease = now + timedelta(seconds=_lease_seconds(dispatcher))
@@ -67,11 +70,20 @@ def rerun_send_claimed(rerun: Rerun, dispatcher: Dispatcher) -> str:
     worth retrying, as `rerun_dispatch` does."""
     half_the_claim = timedelta(seconds=_lease_seconds(dispatcher) / 2)
     if timezone.now() > rerun.lease_until - half_the_claim:
-        # Waited too long to be sure of finishing the call within the claim: once it lapses
-        # the sweep hands the rerun to a worker, and two senders must never overlap.
-        logger.warning("rerun %s waited past half its claim; the sweep will send it", rerun.pk)
-        return "left to the sweep"
+        # Waited too long to be sure of finishing the call within the claim, which would let
+        # a worker send it too: the claim goes back, unused, for a worker to take at once.
+        Rerun.objects.filter(
+            pk=rerun.pk, state=Rerun.State.DISPATCHING, attempts=rerun.attempts
+        ).update(state=Rerun.State.REQUESTED, lease_until=None, attempts=rerun.attempts - 1)
+        logger.warning("rerun %s waited past half its claim; handed to a worker", rerun.pk)
+        return HANDED_BACK
     return _send(rerun, dispatcher)
+
+
+def _held(rerun: Rerun) -> QuerySet[Rerun]:
+    # Only the holder of this claim (its attempt number) records the outcome: a sender that
+    # outlived its lease must not overwrite what the next one did.
+    return Rerun.objects.filter(pk=rerun.pk, state=Rerun.State.DISPATCHING, attempts=rerun.attempts)
 
 
 def _send(rerun: Rerun, dispatcher: Dispatcher | None) -> str:
@@ -81,7 +93,7 @@ def _send(rerun: Rerun, dispatcher: Dispatcher | None) -> str:
         sent = dispatch(dispatcher, rerun)
     except TransientDispatchError as exc:
         final = rerun.attempts >= settings.RERUN_MAX_DISPATCH_ATTEMPTS
-        Rerun.objects.filter(pk=rerun.pk, state=Rerun.State.DISPATCHING).update(
+        _held(rerun).update(
             state=Rerun.State.ERROR if final else Rerun.State.DISPATCHING,
             # An expired lease lets the retry claim it again at once.
             lease_until=timezone.now(),
@@ -93,7 +105,7 @@ def _send(rerun: Rerun, dispatcher: Dispatcher | None) -> str:
             return "error"
         raise
     except DispatchRefused as exc:
-        Rerun.objects.filter(pk=rerun.pk).update(
+        _held(rerun).update(
             state=Rerun.State.ERROR, last_error=str(exc)[:2000], finished_at=timezone.now()
         )
         rerun_event(rerun.defect, None, Rerun.State.ERROR, f"rerun {rerun.pk} refused: {exc}")
@@ -103,15 +115,10 @@ def _send(rerun: Rerun, dispatcher: Dispatcher | None) -> str:
         # as running, can be asked again, and says what happened (the trace goes to the log).
         logger.exception("dispatching rerun %s failed", rerun.pk)
         problem = f"could not be sent: {type(exc).__name__}"
-        Rerun.objects.filter(pk=rerun.pk, state=Rerun.State.DISPATCHING).update(
-            state=Rerun.State.ERROR, last_error=problem, finished_at=timezone.now()
-        )
+        _held(rerun).update(state=Rerun.State.ERROR, last_error=problem, finished_at=timezone.now())
         rerun_event(rerun.defect, None, Rerun.State.ERROR, f"rerun {rerun.pk} {problem}")
         return "error"
-    # Only the holder of this claim (its attempt number) records the outcome.
-    Rerun.objects.filter(
-        pk=rerun.pk, state=Rerun.State.DISPATCHING, attempts=rerun.attempts
-    ).update(
+    _held(rerun).update(
         state=Rerun.State.DISPATCHED,
         dispatched_at=timezone.now(),
         ci_url=sent.ci_url,

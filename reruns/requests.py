@@ -16,7 +16,7 @@ from django.utils import timezone
 from defects.models import Defect
 from operations.background_thread import run_in_background
 from reruns.dispatchers import TransientDispatchError
-from reruns.dispatching import claimed_fields, rerun_send_claimed
+from reruns.dispatching import HANDED_BACK, claimed_fields, rerun_send_claimed
 from reruns.models import Dispatcher, Rerun
 from reruns.tasks import dispatch_rerun
 from reruns.timeline import rerun_event
@@ -52,17 +52,25 @@ def _claim_if_sent_from_here(dispatcher: Dispatcher) -> dict[str, object]:
 
 def _hand_over(rerun: Rerun, dispatcher: Dispatcher) -> None:
     if rerun.state == Rerun.State.DISPATCHING:
-        # A copy: the caller goes on reading its own while the thread records the outcome.
-        run_in_background(partial(_send_now, copy.copy(rerun), dispatcher))
+        # A copy of the row's fields: the background thread sets the attempt number and state
+        # on its own, the caller reads the row as it stored it. Related rows are only read.
+        try:
+            run_in_background(partial(_send_now, copy.copy(rerun), dispatcher))
+        except RuntimeError:
+            # No thread to be had: the claim lapses and the sweep hands the rerun to a worker.
+            logger.warning("could not send rerun %s; the sweep will", rerun.pk, exc_info=True)
     else:
         _queue(rerun.pk)
 
 
 def _send_now(rerun: Rerun, dispatcher: Dispatcher) -> None:
     try:
-        rerun_send_claimed(rerun, dispatcher)
+        outcome = rerun_send_claimed(rerun, dispatcher)
     except TransientDispatchError:
         _queue(rerun.pk, countdown=1)
+        return
+    if outcome == HANDED_BACK:
+        _queue(rerun.pk)
 
 
 def rerun_request(

@@ -53,7 +53,8 @@ def pytest_runtest_teardown(item):
         pytest.fail("work after a response was still running a minute after the test")
     # And work handed to the background thread (a rerun sent from the request), which lets go
     # of its database connection too, so that nothing holds the test database at the end.
-    background_drain(timeout=60)
+    if not background_drain(timeout=60):
+        pytest.fail("background work was still running a minute after the test")
     yield
 
 
