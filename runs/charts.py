@@ -7,13 +7,19 @@ has a table of the same numbers beside it. No script is needed to read them.
 from dataclasses import dataclass
 from functools import cached_property
 
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 from runs.markup import markup, markup_join
 
 WIDTH, HEIGHT = 720, 200
 LEFT, RIGHT, TOP, BOTTOM = 40, 22, 10, 26
 X_TICKS = 6
+_Y_TICK = (
+    '<line class="grid-line" x1="{}" x2="{}" y1="{}" y2="{}"/>'
+    '<text class="tick" x="{}" y="{}" text-anchor="end" dominant-baseline="middle">{}</text>'
+)
+_X_TICK = '<text class="tick" x="{}" y="{}" text-anchor="middle">{}</text>'
+_LEVEL = '<line class="{}" x1="{{}}" x2="{{}}" y1="{{}}" y2="{{}}"/>'
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,23 @@ class Chart:
     x_ticks: list[Tick]
     y_ticks: list[Tick]
     budget: Tick | None
+
+    @cached_property
+    def axes_markup(self) -> SafeString:
+        """Grid, ticks, axis, budget line and the lines through the points, as SVG: numbers
+        of ours but for the tick labels, escaped all the same."""
+        left, right = self.left, self.right
+        parts = [
+            markup(_Y_TICK, left, right, t.at, t.at, left - 4, t.at, t.label) for t in self.y_ticks
+        ]
+        parts += [markup(_X_TICK, t.at, self.height - 8, t.label) for t in self.x_ticks]
+        parts.append(markup(_LEVEL.format("axis"), left, right, self.bottom, self.bottom))
+        if self.budget:
+            parts.append(
+                markup(_LEVEL.format("budget"), left, right, self.budget.at, self.budget.at)
+            )
+        parts += [markup('<polyline class="series" points="{}"/>', line) for line in self.lines]
+        return mark_safe("\n".join(parts))  # noqa: S308 - each part escaped by markup
 
     @cached_property
     def dots_markup(self) -> SafeString:

@@ -6,9 +6,14 @@ from typing import Any
 
 from django.utils.safestring import SafeString, mark_safe
 
+_PLAIN_NUMBERS = (int, float)
+
 
 def escaped(value: Any) -> str:
     """What format_html makes of one value: safe markup as it is, anything else escaped."""
+    if type(value) in _PLAIN_NUMBERS:
+        # Digits, a sign, a point, an exponent: nothing to escape, and most values are these.
+        return str(value)
     if hasattr(value, "__html__"):
         return value.__html__()
     return html.escape(str(value))

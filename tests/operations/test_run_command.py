@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -46,6 +47,23 @@ def wait_until_serving(url: str, process: subprocess.Popen, output: list[str]) -
         except OSError:
             time.sleep(0.3)
     raise AssertionError("the run command never served:\n" + "".join(output))
+
+
+def signed_in_page(base: str, path: str) -> str:
+    """A page as the demo user sees it, signed in through the login form."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+    with opener.open(f"{base}/accounts/login/", timeout=30) as response:
+        form = response.read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form)[1]
+    credentials = urllib.parse.urlencode(
+        {"csrfmiddlewaretoken": token, "username": "demo", "password": "demo-triage"}
+    ).encode()
+    login = urllib.request.Request(
+        f"{base}/accounts/login/", data=credentials, headers={"Referer": f"{base}/accounts/login/"}
+    )
+    opener.open(login, timeout=30).close()
+    with opener.open(base + path, timeout=30) as response:
+        return response.read().decode()
 
 
 def test_the_run_command_without_services_serves_the_demo_and_ingests_a_report(tmp_path):
@@ -89,6 +107,9 @@ def test_the_run_command_without_services_serves_the_demo_and_ingests_a_report(t
                 "SELECT failed_count FROM runs_run WHERE external_id = 'embedded-1'"
             ).fetchall()
         assert stored == [(1,)]
+        # The overview reads a run's start as seconds in SQL, SQLite's way here.
+        overview = signed_in_page(f"http://127.0.0.1:{port}", "/p/acme-dispatch/?days=90")
+        assert 'datetime="2026-11-20T02:00:00Z"' in overview, overview[:2000]
         for name in ("secret_key", "field_encryption_keys"):
             assert (keys / name).stat().st_mode & 0o777 == 0o600, name
             assert len((keys / name).read_text().strip()) >= 44, name

@@ -1,6 +1,7 @@
 """A project's overview: the nightly streak, what fails, what is flaky, charts, 30 or 90 days."""
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -82,6 +83,25 @@ def test_overview_numbers_list_each_day_and_run_with_its_duration(member, projec
     assert f'href="/p/dispatch/runs/{hostile.pk}/">n-2&quot;&gt;&lt;script&gt;' in numbers
     assert "<script>alert" not in html
     assert '<td class="num over-budget">40m 00s</td>' in numbers
+
+
+def test_a_run_a_microsecond_before_midnight_counts_on_its_own_day(member, project):
+    day = (datetime.now(UTC) - timedelta(days=3)).replace(hour=0, minute=0, second=0, microsecond=0)
+    late = day - timedelta(microseconds=1)
+    for name, start in (("late", late), ("midnight", day)):
+        a_stored_run(project, a_report(name, green("BID-001"), suite="full", **started(start)))
+
+    html = member.get("/p/dispatch/").content.decode()
+    numbers = html[html.index("<summary>Numbers</summary>") : html.index("</details>")]
+
+    days = re.findall(r'<tr><td>([0-9-]+)</td><td class="num">(\d+)</td>', numbers)
+    assert days == [(f"{late:%Y-%m-%d}", "1"), (f"{day:%Y-%m-%d}", "1")]
+    assert f'datetime="{late:%Y-%m-%dT%H:%M:%S.%f}Z"' in numbers
+    assert f'datetime="{day:%Y-%m-%dT%H:%M:%S}Z"' in numbers
+
+
+def started(at: datetime) -> dict[str, str]:
+    return {"startedAt": at.isoformat(), "finishedAt": (at + timedelta(minutes=5)).isoformat()}
 
 
 def test_overview_switches_to_90_days_as_a_fragment_for_htmx(member, project):
