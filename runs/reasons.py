@@ -59,7 +59,10 @@ def failure_reason(
         ),
         key=lambda item: -len(item[1]),
     ):
-        text = re.sub(rf"(?<![\w-]){re.escape(value)}(?![\w-])", f"<{name[:40]}>", text)
+        if value in text:
+            # Compiled only for a value the text holds: most ids are not in their message,
+            # and a pattern of each id is a compile per failure that no cache keeps.
+            text = re.sub(rf"(?<![\w-]){re.escape(value)}(?![\w-])", f"<{name[:40]}>", text)
     for pattern, placeholder in _PLACEHOLDERS:
         text = pattern.sub(placeholder, text)
     return _SPACES.sub(" ", text).strip()[:MAX_REASON] or NO_MESSAGE
