@@ -1,4 +1,4 @@
-"""Asking for reruns: a request is a row first, queued for dispatch after commit."""
+"""Asking for reruns: a request is a row first, handed over for dispatch after commit."""
 
 import copy
 import logging
