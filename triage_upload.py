@@ -114,7 +114,7 @@ def not_a_report(path: Path) -> str | None:
     if _is_xml(path):
         try:
             # CI's own files, read only up to the root element's start (no entity is expanded
-            # by then); the uploader stays standard library only, so no defusedxml here.
+            # by then); the uploader stays standard library only.
             _, root = next(ElementTree.iterparse(path, events=("start",)))  # noqa: S314
         except (ElementTree.ParseError, StopIteration, OSError) as error:
             raise Broken(f"not well-formed XML ({error or 'empty'})") from None

@@ -25,6 +25,38 @@ def test_an_unknown_encoding_is_malformed_xml():
         xml_report(b'<?xml version="1.0" encoding="bogus"?><testsuites/>', run=RUN)
 
 
+@pytest.mark.parametrize(
+    "xml",
+    [
+        b'<?xml version="1.0"?><!DOCTYPE testsuites><testsuites/>',
+        b'<!DOCTYPE t SYSTEM "http://127.0.0.1:9/t.dtd"><testsuites/>',
+        '<?xml version="1.0" encoding="utf-16"?>'
+        '<!DOCTYPE t [<!ENTITY e "x">]><testsuites><testsuite name="&e;"/></testsuites>'.encode(
+            "utf-16"
+        ),
+    ],
+    ids=["bare doctype", "external dtd", "utf-16 with an entity"],
+)
+def test_any_dtd_is_refused_however_the_file_is_encoded(xml):
+    with pytest.raises(ReportInvalid, match="refused XML"):
+        xml_report(xml, run=RUN)
+
+
+def test_an_entity_no_dtd_declared_is_malformed_xml():
+    with pytest.raises(ReportInvalid, match="malformed XML") as refused:
+        xml_report(b'<testsuites><testsuite name="&lol;"/></testsuites>', run=RUN)
+    assert "undefined entity" in refused.value.problems[0]["problem"]
+
+
+def test_xmls_own_entities_read_as_their_characters():
+    name = b"BID-001 a &lt;b&gt; &amp; &quot;c&quot;"
+    xml = (
+        b'<testsuites><testsuite name="s"><testcase name="' + name + b'"/></testsuite></testsuites>'
+    )
+    report = xml_report(xml, run=RUN)
+    assert report.scenarios[0].title == 'BID-001 a <b> & "c"'
+
+
 def test_a_trx_duration_too_large_to_add_up_counts_as_no_time():
     hours = "9" * 400
     xml = (f'<TestRun><Results><UnitTestResult testName="BID-001 x" outcome="Passed" '
