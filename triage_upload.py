@@ -113,10 +113,11 @@ def not_a_report(path: Path) -> str | None:
     pass unseen."""
     if _is_xml(path):
         try:
-            # CI's own files, read only up to the root element's start (no entity is expanded
-            # by then); the uploader stays standard library only.
+            # CI's own files, read only up to the root element's start; the uploader stays
+            # standard library only (expat bounds what entities may expand to by itself).
             _, root = next(ElementTree.iterparse(path, events=("start",)))  # noqa: S314
-        except (ElementTree.ParseError, StopIteration, OSError) as error:
+        except (ElementTree.ParseError, StopIteration, OSError, ValueError, LookupError) as error:
+            # ValueError, LookupError: an encoding that Python does not know.
             raise Broken(f"not well-formed XML ({error or 'empty'})") from None
         tag = root.tag.rpartition("}")[2]
         return None if tag in REPORT_ROOTS else f"its root element <{tag}> is not a test report"

@@ -44,6 +44,11 @@ def run_in_background(work: Callable[[], object]) -> None:
     global _current
     with _lock:
         if _current is None or not all(thread.is_alive() for thread in _current.threads):
+            if _current is not None:
+                # A thread that died (or a fork, which keeps none): the others of its pool
+                # are told to stop, not left waiting on a queue nobody fills.
+                for _ in _current.threads:
+                    _current.jobs.put(None)
             jobs: Jobs = queue.Queue()
             threads = [
                 threading.Thread(target=_serve, args=(jobs,), name="background", daemon=True)

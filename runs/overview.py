@@ -43,9 +43,11 @@ class EpochSeconds(Func):
     output_field = FloatField()
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
-        whole = "ROUND((julianday(substr(%(expressions)s, 1, 19)) - 2440587.5) * 86400.0)"
-        fraction = "CAST('0' || substr(%(expressions)s, 20) AS REAL)"
-        return self.as_sql(compiler, connection, template=f"({whole} + {fraction})")
+        text, params = compiler.compile(self.source_expressions[0])
+        whole = f"ROUND((julianday(substr({text}, 1, 19)) - 2440587.5) * 86400.0)"
+        fraction = f"CAST('0' || substr({text}, 20) AS REAL)"
+        # The timestamp is written twice, and so are its parameters, if it has any.
+        return f"({whole} + {fraction})", [*params, *params]
 
 
 @dataclass

@@ -62,7 +62,12 @@ def failure_reason(
         if value in text:
             # Compiled only for a value the text holds: most ids are not in their message,
             # and a pattern of each id is a compile per failure that no cache keeps.
-            text = re.sub(rf"(?<![\w-]){re.escape(value)}(?![\w-])", f"<{name[:40]}>", text)
+            placeholder = f"<{name[:40]}>"
+            # A function, not a template: a name is the report's text, and a backslash in it
+            # would be read as an escape or a group reference.
+            text = re.sub(
+                rf"(?<![\w-]){re.escape(value)}(?![\w-])", lambda _, p=placeholder: p, text
+            )
     for pattern, placeholder in _PLACEHOLDERS:
         text = pattern.sub(placeholder, text)
     return _SPACES.sub(" ", text).strip()[:MAX_REASON] or NO_MESSAGE

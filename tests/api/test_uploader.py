@@ -187,6 +187,8 @@ def test_a_folder_skips_what_is_not_a_report_and_sends_the_rest_past_a_refused_f
     (folder / "d-notes.json").write_text(json.dumps({"note": "not a report"}))
     # A runner that crashed before writing its file: not skipped, refused.
     (folder / "e-crashed.xml").write_bytes(b"")
+    # One that names an encoding Python does not know: refused, not a crash of the uploader.
+    (folder / "f-bogus.xml").write_bytes(b'<?xml version="1.0" encoding="bogus"?><testsuites/>')
 
     result = upload(str(folder), "--run-id", "gh-10-1", "--suite", "full", token=token)
 
@@ -196,7 +198,8 @@ def test_a_folder_skips_what_is_not_a_report_and_sends_the_rest_past_a_refused_f
     assert 'd-notes.json: a JSON file with neither "run" nor "scenarios"' in result.stderr
     assert "b-refused.json" in result.stderr and "with 400:" in result.stderr
     assert "e-crashed.xml: not well-formed XML" in result.stderr
-    assert "2 of 4 reports refused" in result.stderr
+    assert "f-bogus.xml: not well-formed XML" in result.stderr
+    assert "3 of 5 reports refused" in result.stderr
     assert len(result.stdout.split()) == 1
     assert counts(Run.objects.get(external_id="gh-10-1")) == (1, 1, 0)
 

@@ -41,3 +41,8 @@ def test_one_cause_at_two_moments_reads_the_same():
 
 def test_a_failure_without_words_says_so():
     assert failure_reason("", observed="  \n") == NO_MESSAGE
+
+
+def test_an_entity_name_is_written_as_the_report_gave_it_backslashes_and_all():
+    reason = failure_reason("driver zz lost slot yy", entity_ids={"a\\q": "zz", "\\g<0>x": "yy"})
+    assert reason == "driver <a\\q> lost slot <\\g<0>x>"
