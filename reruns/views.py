@@ -33,7 +33,7 @@ TRIAGER = Membership.Role.TRIAGER
 @login_required
 def run_detail(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
     access = project_access(request.user, slug)
-    run = run_selectors.run_for_project(access.project, run_id)
+    run = run_selectors.run_for_page(access.project, run_id)
     triage = defect_selectors.run_triage(run)
     page = run_selectors.run_page(run, shown_apart=triage.incident_results, listing=request.GET)
     for group in page["groups"]:

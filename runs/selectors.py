@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -71,12 +71,28 @@ def run_to_act_on(project: Project, run_id: int) -> Run:
     return run
 
 
+def run_for_page(project: Project, run_id: int) -> Run:
+    """`run_for_project`, with whether an earlier first attempt of its suite exists (the
+    page then links to the comparison, which picks it) read in the same query."""
+    earlier = _first_attempts_before(
+        OuterRef("project_id"), OuterRef("suite_id"), OuterRef("started_at"), OuterRef("pk")
+    )
+    return get_object_or_404(
+        Run.objects.select_related("suite", "project", "rerun_of").annotate(
+            has_previous=Exists(earlier)
+        ),
+        project=project,
+        pk=run_id,
+    )
+
+
 def run_page(
     run: Run, *, shown_apart: Collection[int] = (), listing: QueryDict | None = None
 ) -> dict[str, Any]:
     """What the run page shows of the run itself (its reruns and defects are added by their
-    areas). Results in `shown_apart` (those of an incident) are left out of the area groups;
-    `listing` is the query of the list of every result (status tab, filter, sort, page)."""
+    areas), for a run read by `run_for_page`. Results in `shown_apart` (those of an incident)
+    are left out of the area groups; `listing` is the query of the list of every result
+    (status tab, filter, sort, page)."""
     listing = listing or QueryDict()
     filters = ResultFilterForm(listing).filters()
     return {
@@ -84,15 +100,22 @@ def run_page(
         "run": run,
         "groups": run_failure_groups(run, shown_apart=shown_apart),
         "results": run_results(run, filters, listing.get("page")),
-        "has_previous": has_previous_run(run),
+        "has_previous": run.has_previous,
         "parts": parts_received(run) if run.in_parts else None,
     }
 
 
-def _earlier_first_attempts(run: Run) -> QuerySet[Run]:
+def _first_attempts_before(
+    project_id: object, suite_id: object, started_at: object, pk: object
+) -> QuerySet[Run]:
+    # Values of a run, or references to the run of an outer query.
     return Run.objects.filter(
-        project_id=run.project_id, suite_id=run.suite_id, rerun_of_external_id=""
-    ).filter(Q(started_at__lt=run.started_at) | Q(started_at=run.started_at, pk__lt=run.pk))
+        project_id=project_id, suite_id=suite_id, rerun_of_external_id=""
+    ).filter(Q(started_at__lt=started_at) | Q(started_at=started_at, pk__lt=pk))
+
+
+def _earlier_first_attempts(run: Run) -> QuerySet[Run]:
+    return _first_attempts_before(run.project_id, run.suite_id, run.started_at, run.pk)
 
 
 def previous_run(run: Run) -> Run | None:
@@ -100,11 +123,6 @@ def previous_run(run: Run) -> Run | None:
     a first attempt (a rerun of a few scenarios compares badly), on the same branch if any."""
     earlier = _earlier_first_attempts(run).select_related("suite").order_by("-started_at", "-id")
     return earlier.filter(branch=run.branch).first() or earlier.first()
-
-
-def has_previous_run(run: Run) -> bool:
-    """Whether `previous_run` finds one: the run page links to the comparison, which picks it."""
-    return _earlier_first_attempts(run).exists()
 
 
 def repro_line(project: Project, scenario_key: str) -> str | None:
