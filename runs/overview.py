@@ -54,26 +54,37 @@ class EpochSeconds(Func):
 class SuiteLatest:
     suite: Suite
     run: Run | None
+    # The latest first attempt on the project's default branch, when asked for.
+    on_default_branch: Run | None = None
 
 
 def _latest_runs(suites: list[Suite]) -> list[SuiteLatest]:
+    default_ids = {s.pk: getattr(s, "latest_default_run_id", None) for s in suites}
     runs = Run.objects.select_related("suite").in_bulk(
         [s.latest_run_id for s in suites if s.latest_run_id]
+        + [run_id for run_id in default_ids.values() if run_id]
     )
-    return [SuiteLatest(suite=s, run=runs.get(s.latest_run_id)) for s in suites]
+    return [
+        SuiteLatest(
+            suite=s, run=runs.get(s.latest_run_id), on_default_branch=runs.get(default_ids[s.pk])
+        )
+        for s in suites
+    ]
 
 
-def _suites_with_latest(**filters: object) -> list[Suite]:
+def _suites_with_latest(*, on_default_branch: bool = False, **filters: object) -> list[Suite]:
     # The latest first attempt: a rerun of a few scenarios says little about the suite.
     # The project filter lets the lookup walk the (project, suite, started_at) index.
     latest = Run.objects.filter(
         project_id=OuterRef("project_id"), suite=OuterRef("pk"), rerun_of_external_id=""
     ).order_by("-started_at", "-id")
-    return list(
-        Suite.objects.filter(**filters)
-        .annotate(latest_run_id=Subquery(latest.values("id")[:1]))
-        .order_by("project_id", "name")
+    suites = Suite.objects.filter(**filters).annotate(
+        latest_run_id=Subquery(latest.values("id")[:1])
     )
+    if on_default_branch:
+        on_default = latest.filter(branch=OuterRef("project__default_branch"))
+        suites = suites.annotate(latest_default_run_id=Subquery(on_default.values("id")[:1]))
+    return list(suites.order_by("project_id", "name"))
 
 
 @dataclass
@@ -352,15 +363,10 @@ def _flaky(project: Project, since: datetime) -> list[ScenarioCount]:
 
 def _latest_first_attempt(project: Project, suites: list[SuiteLatest], name: str) -> Run | None:
     """On the default branch when there is one there: a PR may add scenarios on purpose."""
-    latest = next((item.run for item in suites if item.suite.name == name), None)
-    if latest is None or latest.branch == project.default_branch:
-        # The suite's latest first attempt, read already, is the answer when it is on the
-        # default branch (no later one is) or when the suite never ran.
-        return latest
-    on_default = Run.objects.filter(
-        project=project, suite=latest.suite, rerun_of_external_id="", branch=project.default_branch
-    ).order_by("-started_at", "-id")
-    return on_default.select_related("suite").first() or latest
+    item = next((item for item in suites if item.suite.name == name), None)
+    if item is None:
+        return None
+    return item.on_default_branch or item.run
 
 
 def _smoke_not_in_full(smoke: Run | None, full: Run | None) -> list[Scenario]:
@@ -392,7 +398,7 @@ def _gaps(project: Project, since: datetime) -> list[ScenarioResult]:
 
 def project_overview(project: Project, *, days: int) -> Overview:
     since = timezone.now() - timedelta(days=days)
-    suites = _latest_runs(_suites_with_latest(project=project))
+    suites = _latest_runs(_suites_with_latest(project=project, on_default_branch=True))
     smoke = _latest_first_attempt(project, suites, project.smoke_suite)
     full = _latest_first_attempt(project, suites, project.full_suite)
     return Overview(

@@ -33,11 +33,10 @@ def nightly(project, day: int, scenarios: list[dict], **run) -> Run:
 
 
 def smoke(project, name: str, days_ago: float, scenarios: list[dict], **run) -> Run:
+    """A smoke run, of a feature branch named after it unless `branch` says otherwise."""
+    run.setdefault("branch", f"feature/{name}")
     return a_stored_run(
-        project,
-        a_report(
-            name, scenarios, suite="smoke", branch=f"feature/{name}", **at(days_ago, 12), **run
-        ),
+        project, a_report(name, scenarios, suite="smoke", **at(days_ago, 12), **run)
     )
 
 

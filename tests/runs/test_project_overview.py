@@ -104,6 +104,21 @@ def started(at: datetime) -> dict[str, str]:
     return {"startedAt": at.isoformat(), "finishedAt": (at + timedelta(minutes=5)).isoformat()}
 
 
+def test_smoke_is_compared_with_full_as_run_on_the_default_branch_not_a_pull_request(
+    member, project
+):
+    nightly(project, 3, green("SCH-001", "BID-001"))
+    smoke(project, "main-smoke", 2, green("SCH-001", "NOS-001"), branch="main")
+    # Later, but a pull request's: it may add a scenario on purpose.
+    smoke(project, "pr-new", 1, green("SCH-001", "NEW-001"))
+
+    html = member.get("/p/dispatch/").content.decode()
+
+    subset = html[html.index("In smoke but not") : html.index("Diagnostics gaps")]
+    assert "main-smoke" in subset and "pr-new" not in subset
+    assert "NOS-001" in subset and "NEW-001" not in subset
+
+
 def test_overview_switches_to_90_days_as_a_fragment_for_htmx(member, project):
     nightly(project, 60, green("BID-001"))
     response = member.get("/p/dispatch/?days=90", HTTP_HX_REQUEST="true")
