@@ -137,11 +137,12 @@ def _variant_param(values: list[str]) -> dict[str, str]:
 
 
 @contextmanager
-def _memory_for(body: bytes) -> Iterator[None]:
+def _memory_for(body: bytes, *, xml: bool) -> Iterator[None]:
     """Reading and storing the report waits for its share of the process's memory budget."""
+    per_byte = settings.INGEST_XML_MEMORY_PER_BYTE if xml else settings.INGEST_MEMORY_PER_BYTE
     try:
         with memory_reserved(
-            len(body) * settings.INGEST_MEMORY_PER_BYTE,
+            len(body) * per_byte,
             capacity=settings.INGEST_MEMORY_BUDGET_MB * 2**20,
             wait_seconds=settings.INGEST_BUDGET_WAIT_SECONDS,
         ):
@@ -172,11 +173,9 @@ def run_report_receive(request: HttpRequest, slug: str) -> JsonResponse:
         )
         if problem:
             raise ApiError(401, problem)
-        with _memory_for(body):
-            if request.content_type in XML_CONTENT_TYPES:
-                report = _xml(request, project, body)
-            else:
-                report = report_parse(body)
+        xml = request.content_type in XML_CONTENT_TYPES
+        with _memory_for(body, xml=xml):
+            report = _xml(request, project, body) if xml else report_parse(body)
             outcome = report_arrived(
                 project=project, report=report, received_at=received_at, answer_first=True
             )

@@ -14,6 +14,7 @@ The database is created if missing and its run tables are emptied first.
 """
 
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -33,6 +34,8 @@ FAILURES = 500
 EVIDENCE_ROWS = 5
 # The largest report the webhook takes (REPORT_MAX_BYTES, 20 MiB), for its peak memory.
 LARGEST = {"scenario_count": 40_000, "failure_count": 4_000, "evidence_rows": 33}
+# A JUnit file of as many tests as a report may hold (16 MiB).
+LARGEST_JUNIT_TESTS = 100_000
 REPEATS = 3
 
 
@@ -381,9 +384,23 @@ def main() -> None:
         ("JUnit COPY (expat + COPY)", junit_copy_s, median),
     ):
         print(f"{label + ':':<37}{seconds * 1000:8.0f} ms{note}")
-    largest = build_report("bench-largest", **LARGEST)
-    with tempfile.NamedTemporaryFile(suffix=".json") as body_file:
-        body_file.write(largest)
+    for label, largest, suffix in (
+        ("largest report", build_report("bench-largest", **LARGEST), ".json"),
+        ("largest JUnit file", junit_report(LARGEST_JUNIT_TESTS), ".xml"),
+    ):
+        peak_mib = largest_peak_mib(largest, suffix)
+        size_mib = len(largest) / 2**20
+        print(
+            f"{label} {size_mib:.1f} MiB: peak memory of its ingest {peak_mib:.0f} MiB over "
+            f"the process at rest ({peak_mib / size_mib:.1f} per byte)"
+        )
+    print(f"junit ratio {junit_s / junit_copy_s:.2f}")
+    print(f"ratio {ours_s / copy_s:.2f}")
+
+
+def largest_peak_mib(body: bytes, suffix: str) -> float:
+    with tempfile.NamedTemporaryFile(suffix=suffix) as body_file:
+        body_file.write(body)
         body_file.flush()
         peak = subprocess.run(
             [sys.executable, __file__, "--peak-memory", body_file.name],
@@ -391,27 +408,28 @@ def main() -> None:
             capture_output=True,
             text=True,
         ).stdout.split()[-1]
-    print(
-        f"largest report {len(largest) / 2**20:.1f} MiB: peak memory of its ingest "
-        f"{int(peak) / 1024:.0f} MiB over the process at rest"
-    )
-    print(f"junit ratio {junit_s / junit_copy_s:.2f}")
-    print(f"ratio {ours_s / copy_s:.2f}")
+    return int(peak) / 1024
 
 
 def peak_memory(path: str) -> None:
-    """In a process of its own: how far ingesting the report at `path` raises the peak
-    resident memory (KiB) over the process holding the body, set up and at rest."""
+    """In a process of its own: how far reading and ingesting the report at `path` (JSON, or
+    a JUnit file when it ends .xml) raises the peak resident memory (KiB) over the process
+    holding the body, set up and at rest."""
     open_bench_database(empty=False)
     from runs.ingest import run_ingest
     from runs.projects import project_create
     from runs.schema import report_parse
+    from runs.xml_reports import xml_report
 
-    project, _ = project_create(slug="largest", name="largest")
+    project, _ = project_create(slug=f"largest-{os.getpid()}", name="largest")
     with open(path, "rb") as source:
         body = source.read()
     at_rest = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    run_ingest(project=project, report=report_parse(body))
+    if path.endswith(".xml"):
+        report = xml_report(body, run={"id": "bench-largest-xml", "suite": "junit"})
+    else:
+        report = report_parse(body)
+    run_ingest(project=project, report=report)
     print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - at_rest)
 
 

@@ -226,10 +226,12 @@ WHITENOISE_AUTOREFRESH = DEBUG
 REPORT_MAX_BYTES = env_int("REPORT_MAX_BYTES", 20 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = REPORT_MAX_BYTES
 # Each web process reads and stores reports side by side while their memory fits this budget;
-# a report is reckoned at INGEST_MEMORY_PER_BYTE times its size (bench/ingest.py measures it).
-# One waiting longer than INGEST_BUDGET_WAIT_SECONDS is answered 503 with Retry-After.
+# a JSON report is reckoned at INGEST_MEMORY_PER_BYTE times its size, a runner's XML file at
+# INGEST_XML_MEMORY_PER_BYTE (its tree and text cost more to read; bench/ingest.py measures
+# both). One waiting longer than INGEST_BUDGET_WAIT_SECONDS is answered 503 with Retry-After.
 INGEST_MEMORY_BUDGET_MB = env_int("INGEST_MEMORY_BUDGET_MB", 512)
 INGEST_MEMORY_PER_BYTE = env_int("INGEST_MEMORY_PER_BYTE", 12)
+INGEST_XML_MEMORY_PER_BYTE = env_int("INGEST_XML_MEMORY_PER_BYTE", 20)
 INGEST_BUDGET_WAIT_SECONDS = env_int("INGEST_BUDGET_WAIT_SECONDS", 20)
 # A run posted in parts without a total is taken as whole this long after its last part:
 # then its failures are grouped into defects and the checks of a whole run are made.

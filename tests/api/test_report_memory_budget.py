@@ -7,7 +7,7 @@ import pytest
 
 from operations.memory_budget import BudgetExhausted, memory_in_use, memory_reserved
 from runs.models import Run
-from tests.api.posting import post_json
+from tests.api.posting import post_json, post_xml
 from tests.builders import a_report, a_scenario
 
 MIB = 2**20
@@ -101,3 +101,21 @@ def test_a_report_finding_no_room_in_time_is_answered_503_and_nothing_is_stored(
     assert not Run.objects.exists()
     assert post_json(client, token, report).status_code == 201
     assert memory_in_use() == 0
+
+
+@pytest.mark.django_db
+def test_a_runners_xml_file_is_reckoned_at_its_own_share_per_byte(client, token, settings):
+    settings.INGEST_MEMORY_BUDGET_MB = 1
+    settings.INGEST_BUDGET_WAIT_SECONDS = 0
+    settings.INGEST_MEMORY_PER_BYTE = 1
+    settings.INGEST_XML_MEMORY_PER_BYTE = 10_000
+    junit = b'<testsuites><testsuite name="s"><testcase name="BID-001 x"/></testsuite></testsuites>'
+
+    with memory_reserved(MIB // 2, capacity=MIB, wait_seconds=0):
+        as_json = post_json(client, token, a_report("gh-json", [a_scenario("BID-001", "passed")]))
+        as_xml = post_xml(client, token, junit, "runId=gh-xml&suite=smoke")
+
+    assert as_json.status_code == 201
+    # 85 bytes at 10,000 each: more than the half of the budget left, less than all of it.
+    assert as_xml.status_code == 503
+    assert post_xml(client, token, junit, "runId=gh-xml&suite=smoke").status_code == 201
