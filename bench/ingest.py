@@ -6,7 +6,9 @@ run, parses the same report and COPYs the same rows into the same tables (the li
 reference, stores it with one ORM save per row, and times the same suite's next runs (its
 scenarios already in the catalog, as for every run after a suite's first). The same for a
 10,000-test JUnit XML file: the webhook's XML reading (`xml_report`) and ingest, against expat
-(ElementTree's C parser, the fastest at hand) and the same COPY. Last lines:
+(ElementTree's C parser, the fastest at hand) and the same COPY. Then, each in a process of its
+own, the peak memory of ingesting the largest JSON report the webhook takes and a JUnit file of
+as many tests as a report may hold, per byte of the file. Last lines:
 `junit ratio <ours / COPY>`, then `ratio <ours / COPY>` for the JSON report.
 
 Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/triage_bench python bench/ingest.py

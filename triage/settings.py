@@ -231,7 +231,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = REPORT_MAX_BYTES
 # both). One waiting longer than INGEST_BUDGET_WAIT_SECONDS is answered 503 with Retry-After.
 INGEST_MEMORY_BUDGET_MB = env_int("INGEST_MEMORY_BUDGET_MB", 512)
 INGEST_MEMORY_PER_BYTE = env_int("INGEST_MEMORY_PER_BYTE", 12)
-INGEST_XML_MEMORY_PER_BYTE = env_int("INGEST_XML_MEMORY_PER_BYTE", 20)
+INGEST_XML_MEMORY_PER_BYTE = env_int("INGEST_XML_MEMORY_PER_BYTE", 22)
 INGEST_BUDGET_WAIT_SECONDS = env_int("INGEST_BUDGET_WAIT_SECONDS", 20)
 # A run posted in parts without a total is taken as whole this long after its last part:
 # then its failures are grouped into defects and the checks of a whole run are made.
