@@ -72,9 +72,9 @@ def rerun_send_claimed(rerun: Rerun, dispatcher: Dispatcher) -> str:
     if timezone.now() > rerun.lease_until - half_the_claim:
         # Waited too long to be sure of finishing the call within the claim, which would let
         # a worker send it too: the claim goes back, unused, for a worker to take at once.
-        Rerun.objects.filter(
-            pk=rerun.pk, state=Rerun.State.DISPATCHING, attempts=rerun.attempts
-        ).update(state=Rerun.State.REQUESTED, lease_until=None, attempts=rerun.attempts - 1)
+        _held(rerun).update(
+            state=Rerun.State.REQUESTED, lease_until=None, attempts=rerun.attempts - 1
+        )
         logger.warning("rerun %s waited past half its claim; handed to a worker", rerun.pk)
         return HANDED_BACK
     return _send(rerun, dispatcher)

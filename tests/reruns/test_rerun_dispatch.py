@@ -180,13 +180,36 @@ def test_a_webhook_secret_no_key_can_read_stops_the_dispatch_unsent(
     assert ci.deliveries == []
 
 
-def a_worker_takes_over(tmp_path: Path, env: dict[str, str]) -> None:
-    """A worker with beat, whose sweep finds the claim lapsed, dispatches the rerun."""
+def a_worker_takes_over_with_one_dispatch(ci, tmp_path: Path, env: dict[str, str]) -> None:
+    """A worker with beat, whose sweep finds the claim lapsed, dispatches the rerun again:
+    two calls, one idempotency key, so one dispatch for a receiver that honours it."""
     worker = Worker(beat_schedule=tmp_path / "beat", **env)
     try:
         assert wait_for(lambda: Rerun.objects.get().state == "dispatched", 40), worker.log()
     finally:
         worker.stop()
+    assert len(ci.distinct_keys) == 1, ci.distinct_keys
+    assert Rerun.objects.get().attempts == len(ci.deliveries) == 2
+
+
+def a_click_in_its_own_process(run, key: str, *, stays: bool = False) -> list[str]:
+    """The command of a process that asks, as tara, for a rerun of BID-001 of `run` and prints
+    its id; with `stays`, it then waits (its background threads sending) until killed."""
+    script = (
+        "import django, threading; django.setup();"
+        "from runs.models import Run; from django.contrib.auth.models import User;"
+        "from reruns.requests import rerun_request;"
+        f"run = Run.objects.get(pk={run.pk});"
+        "r = rerun_request(project=run.project, user=User.objects.get(username='tara'),"
+        f" source_run=run, scenario_keys=['BID-001'], ref_kind='commit', idempotency_key={key!r});"
+        "print(r.pk, flush=True)" + ("; threading.Event().wait()" if stays else "")
+    )
+    return [sys.executable, "-c", script]
+
+
+def click_env(**settings: str) -> dict[str, str]:
+    return {**os.environ, "DATABASE_URL": worker_database_url(),
+            "DJANGO_SETTINGS_MODULE": "triage.settings", **settings}  # fmt: skip
 
 
 @pytest.mark.worker
@@ -210,9 +233,7 @@ def test_a_worker_killed_mid_dispatch_leads_to_exactly_one_dispatch(
     finally:
         first.kill()
     assert Rerun.objects.get().state == "dispatching"
-    a_worker_takes_over(tmp_path, fast_takeover)
-    assert len(ci.distinct_keys) == 1, ci.distinct_keys
-    assert Rerun.objects.get().attempts == len(ci.deliveries) == 2
+    a_worker_takes_over_with_one_dispatch(ci, tmp_path, fast_takeover)
 
 
 @pytest.mark.worker
@@ -226,22 +247,11 @@ def test_with_the_broker_down_a_request_waits_and_is_sent_when_it_is_back(
     port = free_port()
     broker = f"redis://127.0.0.1:{port}/0"
     # Nothing listens on the port yet: the broker is down while the user clicks. The click
-    # is made by a process of its own that knows only that broker.
-    click = (
-        "import django; django.setup();"
-        "from runs.models import Run; from django.contrib.auth.models import User;"
-        "from reruns.requests import rerun_request;"
-        f"run = Run.objects.get(pk={run.pk});"
-        "r = rerun_request(project=run.project, user=User.objects.get(username='tara'),"
-        " source_run=run, scenario_keys=['BID-001'], ref_kind='commit', idempotency_key='k-down');"
-        "print(r.pk)"
-    )
-    # It would send the call itself; here it leaves it to a worker, as it does a retry.
-    env = {**os.environ, "DATABASE_URL": worker_database_url(), "REDIS_URL": broker,
-           "DJANGO_SETTINGS_MODULE": "triage.settings",
-           "RERUN_DISPATCH_FROM_REQUEST": "false"}  # fmt: skip
-    done = subprocess.run([sys.executable, "-c", click], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120, check=False)  # fmt: skip
+    # is made by a process of its own that knows only that broker. It would send the call
+    # itself; here it leaves it to a worker, as it does a retry.
+    env = click_env(REDIS_URL=broker, RERUN_DISPATCH_FROM_REQUEST="false")
+    done = subprocess.run(a_click_in_its_own_process(run, "k-down"), cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
     rerun = Rerun.objects.get(pk=int(done.stdout.strip().splitlines()[-1]))
     assert Rerun.objects.get(pk=rerun.pk).state == "requested"
@@ -272,20 +282,10 @@ def test_a_web_process_killed_mid_dispatch_leads_to_exactly_one_dispatch(
     fast_takeover = {"RERUN_DISPATCH_LEASE_SECONDS": "6", "RERUN_SWEEP_SECONDS": "1"}
     # The click is taken by a process of its own, which sends the call and is killed while
     # CI holds it.
-    click = (
-        "import django, threading; django.setup();"
-        "from runs.models import Run; from django.contrib.auth.models import User;"
-        "from reruns.requests import rerun_request;"
-        f"run = Run.objects.get(pk={run.pk});"
-        "r = rerun_request(project=run.project, user=User.objects.get(username='tara'),"
-        " source_run=run, scenario_keys=['BID-001'], ref_kind='commit', idempotency_key='k-web');"
-        "print(r.pk, flush=True); threading.Event().wait()"
-    )
-    env = {**os.environ, "DATABASE_URL": worker_database_url(),
-           "DJANGO_SETTINGS_MODULE": "triage.settings", **fast_takeover}  # fmt: skip
     purge_queue()
-    web = subprocess.Popen([sys.executable, "-c", click], cwd=ROOT, env=env, text=True,
-                           stdout=subprocess.PIPE, start_new_session=True)  # fmt: skip
+    web = subprocess.Popen(a_click_in_its_own_process(run, "k-web", stays=True), cwd=ROOT,
+                           env=click_env(**fast_takeover), text=True, stdout=subprocess.PIPE,
+                           start_new_session=True)  # fmt: skip
     try:
         assert ci.first_arrived.wait(60)
     finally:
@@ -293,9 +293,7 @@ def test_a_web_process_killed_mid_dispatch_leads_to_exactly_one_dispatch(
         web.wait(timeout=30)
     rerun = Rerun.objects.get()
     assert (rerun.state, rerun.attempts) == ("dispatching", 1)
-    a_worker_takes_over(tmp_path, fast_takeover)
-    assert len(ci.distinct_keys) == 1, ci.distinct_keys
-    assert Rerun.objects.get().attempts == len(ci.deliveries) == 2
+    a_worker_takes_over_with_one_dispatch(ci, tmp_path, fast_takeover)
 
 
 @pytest.mark.worker
