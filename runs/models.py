@@ -325,8 +325,10 @@ class ScenarioResult(models.Model):
         indexes = [
             # One scenario across runs (scenario page, history strip).
             models.Index(fields=["scenario", "-started_at"], name="result_scenario_history"),
-            # The failed results of one run (run page, compare).
-            models.Index(fields=["run", "status"], name="result_run_status"),
+            # The results of one run, by scenario (compare) and by status (run page; the
+            # statuses are read from the index): with the run alone, the planner joined it with
+            # the scenarios' whole history, which only grows.
+            models.Index(fields=["run", "scenario", "status"], name="result_run_scenario"),
             # Recent failures of a project (top failing scenarios); failures are a few percent
             # of results, so a partial index stays small and needs no visit to the table.
             models.Index(

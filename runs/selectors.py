@@ -265,31 +265,35 @@ class Comparison:
 Test = tuple[int, str]  # (scenario id, variant): a scenario in a variant
 
 
-def _final_results(run: Run, scenario_ids: set[int] | None = None) -> dict[Test, ScenarioResult]:
-    """One result per test (scenario and variant): its last attempt in the run."""
-    results = ScenarioResult.objects.filter(run=run).select_related("scenario")
-    if scenario_ids is not None:
-        results = results.filter(scenario_id__in=list(scenario_ids))
-    final: dict[Test, ScenarioResult] = {}
+def _final_results(
+    runs: list[Run], scenario_ids: set[int]
+) -> dict[int, dict[Test, ScenarioResult]]:
+    """Per run, one result per test (scenario and variant) of the given scenarios: its last
+    attempt in the run. Both runs are read at once."""
+    final: dict[int, dict[Test, ScenarioResult]] = {run.pk: {} for run in runs}
+    results = ScenarioResult.objects.filter(
+        run__in=[run.pk for run in runs], scenario_id__in=list(scenario_ids)
+    ).select_related("scenario")
     for result in results.order_by("attempt", "position"):
-        final[result.scenario_id, result.variant] = result
+        final[result.run_id][result.scenario_id, result.variant] = result
     return final
 
 
-def _failing_scenarios(run: Run) -> set[int]:
+def _failing_scenarios(runs: list[Run]) -> set[int]:
     return set(
-        ScenarioResult.objects.filter(run=run, status__in=FAILING).values_list(
-            "scenario_id", flat=True
-        )
+        ScenarioResult.objects.filter(run__in=[run.pk for run in runs], status__in=FAILING)
+        .order_by()  # the default ordering would join the runs
+        .values_list("scenario_id", flat=True)
     )
 
 
 def run_comparison(run: Run, base: Run | None) -> Comparison:
     """What changed from `base` to `run`, judged on each test's last attempt; a test is a
     scenario in a variant, so failing on webkit only is told apart from failing everywhere."""
-    interesting = _failing_scenarios(run) | (_failing_scenarios(base) if base else set())
-    now = _final_results(run, interesting)
-    before = _final_results(base, interesting) if base else {}
+    runs = [run] if base is None else [run, base]
+    finals = _final_results(runs, _failing_scenarios(runs))
+    now = finals[run.pk]
+    before = finals[base.pk] if base else {}
 
     def by_key(results: list[ScenarioResult]) -> list[ScenarioResult]:
         return sorted(results, key=lambda result: (result.scenario.key, result.variant))

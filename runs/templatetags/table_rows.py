@@ -3,13 +3,16 @@ language, which cost more per row than everything else on those pages. Every val
 escaped (`runs.markup`) and formatted by the same filters the templates use, so the rows read
 exactly as before."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from django import template
 from django.contrib.humanize.templatetags.humanize import naturaltime
-from django.template.defaultfilters import date, truncatechars
+from django.template.defaultfilters import truncatechars
 from django.urls import reverse
+from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import SafeString
 from django.utils.timezone import template_localtime
 
@@ -68,25 +71,56 @@ def _run_list(slug: str) -> str:
     return reverse("run_list", kwargs={"slug": slug})
 
 
-def _scenario_url(slug: str, key: str) -> str:
-    return reverse("scenario", kwargs={"slug": slug, "key": key})
+# What `reverse` leaves unquoted in a path segment (RFC 3986's pchar), as it quotes a key.
+_PATH_SAFE = RFC3986_SUBDELIMS + "/~:@"
+
+
+def scenario_urls(slug: str) -> Callable[[str], str]:
+    """`reverse("scenario")` for the many keys of one table: the project's part of the address
+    reversed once, each key quoted as `reverse` quotes it (the key is a `path` segment, so any
+    text matches it)."""
+    sample = "k"
+    address = reverse("scenario", kwargs={"slug": slug, "key": sample})
+    prefix = address.removesuffix(f"{sample}/")
+    return lambda key: f"{prefix}{quote(key, safe=_PATH_SAFE)}/"
+
+
+def truncated(text: str, length: int) -> str:
+    """`truncatechars`, with a short cut for the usual short ASCII text, which it returns as it
+    is (ASCII has no combining characters and is its own normal form)."""
+    if len(text) <= length and text.isascii():
+        return text
+    return truncatechars(text, length)
+
+
+def _day(value: datetime) -> str:
+    """`date:"Y-m-d"` in the reader's zone, without the format parser's per-call work."""
+    local = template_localtime(value)
+    return f"{local.year:04d}-{local.month:02d}-{local.day:02d}"
+
+
+def _minute(value: datetime) -> str:
+    """`date:"Y-m-d H:i"` in the reader's zone, likewise."""
+    local = template_localtime(value)
+    return f"{_day(local)} {local.hour:02d}:{local.minute:02d}"
 
 
 @register.simple_tag
 def blast_radius_rows(tallies: Iterable[Any], slug: str) -> SafeString:
     """An invariant's scenarios: the scenario, its area, failures, first and last seen."""
+    scenario_url = scenario_urls(slug)
     return markup_join(
         "\n",
         '<tr><td><a class="mono" href="{}">{}</a> <span class="muted">{}</span></td>'
         '<td>{}</td><td class="num">{}</td><td>{}</td><td>{}</td></tr>',
         (
             (
-                _scenario_url(slug, tally.scenario.key),
+                scenario_url(tally.scenario.key),
                 tally.scenario.key,
-                truncatechars(tally.scenario.title, 60),
+                truncated(tally.scenario.title, 60),
                 tally.scenario.area,
                 tally.failure_count,
-                date(template_localtime(tally.first_seen), "Y-m-d"),
+                _day(tally.first_seen),
                 naturaltime(template_localtime(tally.last_seen)),
             )
             for tally in tallies
@@ -98,6 +132,7 @@ def blast_radius_rows(tallies: Iterable[Any], slug: str) -> SafeString:
 def failure_rows(failures: Iterable[Any], slug: str) -> SafeString:
     """Failures, latest first: when, the run (to the result), scenario, organization, message."""
     run_list = _run_list(slug)
+    scenario_url = scenario_urls(slug)
     return markup_join(
         "\n",
         '<tr><td>{}</td><td><a href="{}{}/#result-{}">{}</a></td>'
@@ -110,10 +145,10 @@ def failure_rows(failures: Iterable[Any], slug: str) -> SafeString:
                 failure.run_id,
                 failure.result_id,
                 failure.run.external_id,
-                _scenario_url(slug, failure.scenario.key),
+                scenario_url(failure.scenario.key),
                 failure.scenario.key,
                 failure.organization_under_test,
-                truncatechars(failure.message, 120),
+                truncated(failure.message, 120),
             )
             for failure in failures
         ),
@@ -124,6 +159,7 @@ def failure_rows(failures: Iterable[Any], slug: str) -> SafeString:
 def result_rows(results: Iterable[Any], slug: str) -> SafeString:
     """A page of a run's results: status (and attempt), scenario (and variant), title,
     duration."""
+    scenario_url = scenario_urls(slug)
     return markup_join(
         "\n",
         '<tr><td><span class="status status-{}">{}</span>{}</td>'
@@ -134,10 +170,10 @@ def result_rows(results: Iterable[Any], slug: str) -> SafeString:
                 result.status,
                 result.status,
                 _attempt(result.attempt),
-                _scenario_url(slug, result.scenario.key),
+                scenario_url(result.scenario.key),
                 result.scenario.key,
                 _variant(result.variant),
-                truncatechars(result.title or result.scenario.title, 120),
+                truncated(result.title or result.scenario.title, 120),
                 duration(result.duration_ms),
             )
             for result in results
@@ -178,7 +214,7 @@ def _strip_cell(result: Any, run_list: str, variant: str | None) -> SafeString:
         result.pk,
         external_id,
         result.run.suite.name if variant is None else variant,
-        date(template_localtime(result.started_at), "Y-m-d H:i"),
+        _minute(result.started_at),
         result.status,
         external_id,
         result.status,
@@ -201,7 +237,7 @@ def history_rows(results: Iterable[Any], slug: str) -> SafeString:
                 result.run.external_id,
                 result.run.suite.name,
                 result.variant or "—",
-                truncatechars(result.run.commit, 12),
+                truncated(result.run.commit, 12),
                 moment(result.started_at),
                 result.status,
                 result.status,

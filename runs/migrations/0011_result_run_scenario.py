@@ -1,0 +1,47 @@
+from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently
+from django.db import migrations, models
+
+# On PostgreSQL the index is built and dropped CONCURRENTLY, so ingest keeps writing results
+# while a large table is indexed; other databases (the embedded SQLite) do it plainly.
+
+
+class _OnlineOnPostgreSQL:
+    plain: type[migrations.AddIndex] | type[migrations.RemoveIndex]
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+        else:
+            self.plain.database_forwards(self, app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+        else:
+            self.plain.database_backwards(self, app_label, schema_editor, from_state, to_state)
+
+
+class AddIndexOnline(_OnlineOnPostgreSQL, AddIndexConcurrently):
+    plain = migrations.AddIndex
+
+
+class RemoveIndexOnline(_OnlineOnPostgreSQL, RemoveIndexConcurrently):
+    plain = migrations.RemoveIndex
+
+
+class Migration(migrations.Migration):
+    # CONCURRENTLY cannot run inside a transaction.
+    atomic = False
+
+    dependencies = [
+        ("runs", "0010_copied_columns_without_constraints"),
+    ]
+
+    # The new index first: a run's failed results are never read without one.
+    operations = [
+        AddIndexOnline(
+            model_name="scenarioresult",
+            index=models.Index(fields=["run", "scenario", "status"], name="result_run_scenario"),
+        ),
+        RemoveIndexOnline(model_name="scenarioresult", name="result_run_status"),
+    ]
