@@ -62,6 +62,7 @@ def load_history(runs_count: int) -> None:
     from runs.models import FailureReason, Project, Suite
     from runs.projects import membership_grant
     from runs.reasons import reason_key
+    from runs.rollups import rollups_recount
     from runs.tallies import tallies_recount
 
     rng = random.Random(7)
@@ -252,8 +253,9 @@ def load_history(runs_count: int) -> None:
                     if sid not in seen:
                         seen.add(sid)
                         copy.write_row((project.pk, sid, "abc", run_id, run_id, start))
-        # The rows went around ingest, so its tallies are counted from them.
+        # The rows went around ingest, so its tallies and rollups are counted from them.
         tallies_recount(project.pk)
+        rollups_recount(project.pk)
     with connection.cursor() as cursor:
         # As autovacuum leaves a database in use: visibility known, so that index-only
         # scans need not visit the table.

@@ -1,10 +1,12 @@
 """Turn a validated run report into rows: one transaction, bulk writes, stored exactly once."""
 
+import copy
 import hashlib
 import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -27,7 +29,8 @@ from runs.models import (
     Suite,
 )
 from runs.reasons import failure_reason, reason_key
-from runs.schema import FailureReport, RunReport, ScenarioReport, scenario_variant
+from runs.rollups import rollups_add, rollups_move_run, rollups_of_new_run
+from runs.schema import FailureReport, RunReport, ScenarioReport, scenario_variants
 from runs.tallies import TalliedFailure, tallies_add
 
 DEFAULT_BUDGET_MINUTES = {"smoke": 10, "full": 35, "nightly": 35}
@@ -174,12 +177,13 @@ def _store(project: Project, report: RunReport, digest: str) -> Run:
     # The run row goes first so that a concurrent duplicate blocks on its unique key
     # before doing any other work.
     run = _insert_run(project, report, digest)
-    tallied = _insert_results(run, report, first_position=0, attempts_before={})
+    inserted = _insert_results(run, report, first_position=0, attempts_before={})
     if report.run.part is not None:
         _insert_part(run, report, digest)
-    # Last before the commit: concurrent reports failing alike update the same tally rows,
-    # and each holds their locks from here until it commits.
-    tallies_add(project.pk, tallied)
+    # Last before the commit: concurrent reports failing alike update the same tally and
+    # rollup rows, and each holds their locks from here until it commits.
+    tallies_add(project.pk, inserted.tallied)
+    rollups_add(project.pk, rollups_of_new_run(run, inserted.failing))
     return run
 
 
@@ -193,10 +197,11 @@ def _part_add(run: Run, report: RunReport, digest: str) -> None:
         (row["scenario__key"], row["variant"]): row["last"]
         for row in results.values("scenario__key", "variant").annotate(last=Max("attempt"))
     }
-    tallied = _insert_results(
+    inserted = _insert_results(
         run, report, first_position=first_position, attempts_before=attempts_before
     )
     _insert_part(run, report, digest)
+    before = copy.copy(run)
     run.started_at = min(run.started_at, info.started_at)
     run.finished_at = max(run.finished_at, info.finished_at)
     run.duration_ms = int((run.finished_at - run.started_at).total_seconds() * 1000)
@@ -222,7 +227,8 @@ def _part_add(run: Run, report: RunReport, digest: str) -> None:
             "diagnostics_gap_count", "flaky_count", "parts_received", "last_part_at",
         ]
     )  # fmt: skip
-    tallies_add(run.project_id, tallied)  # last, as in `_store`
+    tallies_add(run.project_id, inserted.tallied)  # last, as in `_store`
+    rollups_move_run(before, run, inserted.failing)
 
 
 def _insert_part(run: Run, report: RunReport, digest: str) -> None:
@@ -241,15 +247,23 @@ def _insert_part(run: Run, report: RunReport, digest: str) -> None:
         Run.objects.filter(pk=run.pk).update(parts_received=1, last_part_at=part.received_at)
 
 
+@dataclass(frozen=True)
+class _Inserted:
+    # The failures stored, for the tallies.
+    tallied: list[TalliedFailure]
+    # The failing results stored, as (scenario id, start), for the rollups.
+    failing: list[tuple[int, datetime]]
+
+
 def _insert_results(
     run: Run,
     report: RunReport,
     *,
     first_position: int,
     attempts_before: dict[tuple[str, str], int],
-) -> list[TalliedFailure]:
-    """Write the report's results, failures and their search rows; return the failures for
-    the tallies, which the caller counts last (see `_store`)."""
+) -> _Inserted:
+    """Write the report's results, failures and their search rows; return what the tallies
+    and the rollups count, which the caller does last (see `_store`)."""
     project_id = run.project_id
     started_at = report.run.started_at
     scenario_ids = _scenario_catalog(run.project_id, report.scenarios)
@@ -262,7 +276,7 @@ def _insert_results(
             if failure.invariant_key
         },
     )
-    variants = [scenario_variant(report, s) for s in report.scenarios]
+    variants = scenario_variants(report)
     attempts = [
         attempts_before.get((s.scenario_id, variant), 0) + s.attempt
         for s, variant in zip(report.scenarios, variants, strict=True)
@@ -384,7 +398,14 @@ def _insert_results(
         ],
         earlier_parts_below=first_position,
     )
-    return tallied
+    return _Inserted(
+        tallied=tallied,
+        failing=[
+            (scenario_ids[s.scenario_id], started_at)
+            for s in report.scenarios
+            if s.status in FAILING
+        ],
+    )
 
 
 def flaky_within_run(attempts: Iterable[tuple[Any, int, str]]) -> set[Any]:
@@ -475,8 +496,8 @@ def _insert_run(project: Project, report: RunReport, digest: str) -> Run:
         diagnostics_gap_count=sum(has_diagnostics_gap(s) for s in report.scenarios),
         flaky_count=len(
             flaky_within_run(
-                ((s.scenario_id, scenario_variant(report, s)), s.attempt, s.status)
-                for s in report.scenarios
+                ((s.scenario_id, variant), s.attempt, s.status)
+                for s, variant in zip(report.scenarios, scenario_variants(report), strict=True)
             )
         ),
         # A run in parts keeps a digest per part instead.

@@ -479,6 +479,53 @@ class InvariantTally(Tally):
         return f"invariant {self.invariant_id} x{self.failure_count} in scenario {self.scenario_id}"
 
 
+class SuiteDay(models.Model):
+    """A suite's runs started on one day (UTC), and their tests that passed and that ran: the
+    overview's pass rate per day, kept up at ingest (`runs.rollups`), so a trend reads a row a
+    day however many runs a day brings."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, db_index=False)
+    # The unique constraint's leading column serves lookups by suite.
+    suite = models.ForeignKey(Suite, on_delete=models.CASCADE, db_index=False)
+    day = models.DateField()
+    runs = models.PositiveIntegerField()
+    passed = models.PositiveIntegerField()
+    executed = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["suite", "day"], name="suite_day_once")]
+        indexes = [models.Index(fields=["project", "day"], name="suite_day_recent")]
+
+    def __str__(self) -> str:
+        return f"suite {self.suite_id} on {self.day}: {self.passed}/{self.executed}"
+
+
+class ScenarioDay(models.Model):
+    """How many results of one scenario failed (or errored) on one day (UTC), and when last:
+    the overview's most failing scenarios, read a row per failing scenario and day."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, db_index=False)
+    scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, db_index=False)
+    day = models.DateField()
+    failures = models.PositiveIntegerField()
+    last_failed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scenario", "day"], name="scenario_day_once")
+        ]
+        indexes = [
+            models.Index(
+                fields=["project", "day"],
+                include=["scenario", "failures", "last_failed_at"],
+                name="scenario_day_recent",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"scenario {self.scenario_id} on {self.day}: {self.failures} failing"
+
+
 class FailureEntity(models.Model):
     """One key entity id of a failure (`assignmentId = asg-311`), so any id value is searchable."""
 

@@ -7,26 +7,26 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, FloatField, Func, Max, OuterRef, Subquery
+from django.db.models import Count, F, FloatField, Func, Max, OuterRef, Subquery, Sum, Window
+from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils import timezone
 
 from runs.access import projects_visible_to
 from runs.charts import Chart, ChartPoint, line_chart
 from runs.models import (
-    FAILING,
     InvariantFailure,
     Project,
     Run,
     Scenario,
+    ScenarioDay,
     ScenarioFlake,
     ScenarioResult,
     Status,
     Suite,
+    SuiteDay,
 )
 
-SECONDS_A_DAY = 86_400
-EPOCH_DAY = date(1970, 1, 1)
 TOP_FAILING = 10
 GAPS_LISTED = 10
 DURATION_POINTS = 60
@@ -178,53 +178,54 @@ class Overview:
     gaps: list[ScenarioResult] = field(default_factory=list)
 
 
-def _day_rates(runs: list[dict], since: date, until: date) -> dict[int, list[DayRate]]:
-    per_suite: dict[int, dict[int, DayRate]] = defaultdict(dict)
-    for run in runs:
-        # Days since the epoch, in UTC: a day of the trend without a datetime for each run.
-        day = int(run["started_epoch"] // SECONDS_A_DAY)
-        rate = per_suite[run["suite_id"]].get(day)
-        if rate is None:
-            rate = per_suite[run["suite_id"]][day] = DayRate(_epoch_day(day), 0, 0, 0)
-        rate.passed += run["passed_count"]
-        rate.executed += run["passed_count"] + run["failed_count"] + run["error_count"]
-        rate.runs += 1
-    first = (since - EPOCH_DAY).days
-    span = range(first, first + (until - since).days + 1)
+def _day_rates(project: Project, since: date, until: date) -> dict[int, list[DayRate]]:
+    """Each suite's days from `since` to `until` (UTC), from the daily rollups: a row a day
+    however many runs it had; a day without runs is there, with none."""
+    per_suite: dict[int, dict[date, DayRate]] = defaultdict(dict)
+    rows = SuiteDay.objects.filter(project=project, day__gte=since, day__lte=until).values_list(
+        "suite_id", "day", "runs", "passed", "executed"
+    )
+    for suite_id, day, runs, passed, executed in rows:
+        per_suite[suite_id][day] = DayRate(day, passed, executed, runs)
+    span = [since + timedelta(days=offset) for offset in range((until - since).days + 1)]
     return {
-        suite_id: [days.get(day) or DayRate(_epoch_day(day), 0, 0, 0) for day in span]
+        suite_id: [days.get(day) or DayRate(day, 0, 0, 0) for day in span]
         for suite_id, days in per_suite.items()
     }
 
 
-def _epoch_day(day: int) -> date:
-    return EPOCH_DAY + timedelta(days=day)
+def _recent_durations(project: Project, since: datetime) -> dict[int, list[dict]]:
+    """Each suite's latest first attempts in the window, at most DURATION_POINTS, oldest
+    first: reruns of a few scenarios say nothing about the suite's runtime budget."""
+    newest_first = [F("started_at").desc(), F("id").desc()]
+    rows = (
+        Run.objects.filter(project=project, started_at__gte=since, rerun_of_external_id="")
+        .annotate(
+            newest=Window(RowNumber(), partition_by=[F("suite_id")], order_by=newest_first),
+            # Seconds, not a timestamp: a number costs far less to read than a timestamp.
+            started_epoch=EpochSeconds("started_at"),
+        )
+        .filter(newest__lte=DURATION_POINTS)
+        .order_by("started_at", "id")
+        .values("id", "suite_id", "external_id", "started_epoch", "duration_ms")
+    )
+    per_suite: dict[int, list[dict]] = defaultdict(list)
+    for row in rows:
+        per_suite[row["suite_id"]].append(row)
+    return per_suite
 
 
 def _suite_trends(project: Project, suites: list[SuiteLatest], days: int) -> list[SuiteTrend]:
     now = timezone.now()
     since = now - timedelta(days=days)
-    runs = list(
-        Run.objects.filter(project=project, started_at__gte=since)
-        .order_by("started_at", "id")
-        # Seconds, not a timestamp: hundreds of runs are read for their day, and a number
-        # costs far less to read than a timestamp with its zone.
-        .annotate(started_epoch=EpochSeconds("started_at"))
-        .values(
-            "id", "suite_id", "external_id", "started_epoch", "status", "duration_ms",
-            "passed_count", "failed_count", "error_count", "rerun_of_external_id",
-        )
-    )  # fmt: skip
-    rates = _day_rates(runs, since.date(), now.date())
+    # Whole days (UTC) from the one the window starts in: a day's rate is the whole day's.
+    rates = _day_rates(project, since.date(), now.date())
+    durations_of = _recent_durations(project, since)
     run_list = reverse("run_list", kwargs={"slug": project.slug})
     run_base = run_list  # run pages live under the run list: /p/<slug>/runs/<id>/
     trends = []
     for item in suites:
         suite = item.suite
-        # Reruns of a few scenarios say nothing about the suite's runtime budget.
-        suite_runs = [
-            r for r in runs if r["suite_id"] == suite.pk and not r["rerun_of_external_id"]
-        ][-DURATION_POINTS:]
         durations = [
             RunDuration(
                 pk=r["id"], external_id=r["external_id"],
@@ -232,7 +233,7 @@ def _suite_trends(project: Project, suites: list[SuiteLatest], days: int) -> lis
                 duration_ms=r["duration_ms"],
                 over_budget=suite.is_over_budget(r["duration_ms"]),
             )
-            for r in suite_runs
+            for r in durations_of.get(suite.pk, [])
         ]  # fmt: skip
         day_rates = rates.get(suite.pk, [])
         # Encoded once a suite: a day (ISO digits and dashes) needs no encoding.
@@ -332,17 +333,13 @@ def _counted(rows: list[dict], last_field: str) -> list[ScenarioCount]:
 
 
 def _top_failing(project: Project, since: datetime) -> list[ScenarioCount]:
-    # Counted per scenario id, and only the top ten then read from the catalog: the count is
-    # answered by the partial index of failures alone (COUNT(*), not of a column it lacks),
-    # where joining the catalog first made it visit every failing row of the window.
+    # From the daily rollups, whole days (UTC) from the one the window starts in: a row per
+    # failing scenario and day, however often it failed that day. Counted per scenario id,
+    # and only the top ten then read from the catalog.
     top = list(
-        ScenarioResult.objects.filter(
-            project=project,
-            started_at__gte=since,
-            status__in=FAILING,
-        )
+        ScenarioDay.objects.filter(project=project, day__gte=since.date())
         .values("scenario_id")
-        .annotate(count=Count("*"), last_seen=Max("started_at"))
+        .annotate(count=Sum("failures"), last_seen=Max("last_failed_at"))
         .order_by("-count", "-last_seen")[:TOP_FAILING]
     )
     scenarios = Scenario.objects.only("key", "title").in_bulk([row["scenario_id"] for row in top])

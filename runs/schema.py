@@ -4,11 +4,8 @@ This module is the one definition of the report: the webhook validates with it a
 published JSON Schema is generated from it. Field names are the suites' own (camelCase).
 """
 
-import gc
 import json
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -24,6 +21,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+
+from runs.collector import cyclic_gc_paused
 
 SCHEMA_VERSION = 1
 # NUL written as a JSON escape, not preceded by an escaped backslash (`\\u0000` is harmless).
@@ -309,24 +308,10 @@ def field_path(location: tuple[int | str, ...]) -> str:
     return path or "report"
 
 
-@contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    # Validation allocates tens of thousands of objects that form no reference cycles; left
-    # on, the cyclic collector rescans the whole heap many times meanwhile and doubles the
-    # parse time of a large report. Collection simply waits until the parse is done.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def report_parse(body: bytes | str) -> RunReport:
     """Parse and validate a JSON report, raising ReportInvalid with every problem found."""
     try:
-        with _cyclic_gc_paused():
+        with cyclic_gc_paused():
             report = RunReport.model_validate_json(body)
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_input=False)
@@ -361,6 +346,16 @@ def scenario_variant(report: RunReport, scenario: ScenarioReport) -> str:
     return variant_text({**report.run.variant, **scenario.variant})
 
 
+def scenario_variants(report: RunReport) -> list[str]:
+    """The stored variant of every scenario, in order: the run's written out once for all the
+    scenarios that have none of their own."""
+    run_variant = variant_text(report.run.variant)
+    return [
+        scenario_variant(report, scenario) if scenario.variant else run_variant
+        for scenario in report.scenarios
+    ]
+
+
 def scenario_problems(report: RunReport) -> list[dict[str, str]]:
     """What the schema alone cannot see: a variant too long once written out, a test
     reported twice in one variant and attempt."""
@@ -369,8 +364,9 @@ def scenario_problems(report: RunReport) -> list[dict[str, str]]:
     run_variant = variant_text(report.run.variant)
     if len(run_variant) > MAX_VARIANT_TEXT:
         problems.append({"field": "run.variant", "problem": "is too long when written out"})
-    for index, scenario in enumerate(report.scenarios):
-        variant = scenario_variant(report, scenario) if scenario.variant else run_variant
+    for index, (scenario, variant) in enumerate(
+        zip(report.scenarios, scenario_variants(report), strict=True)
+    ):
         if len(variant) > MAX_VARIANT_TEXT:
             problems.append(
                 {

@@ -129,9 +129,12 @@ def test_a_database_of_the_old_layout_keeps_every_row_after_migrating(tmp_path, 
     assert {t: n for t, n in rows_after.items() if t in rows_before and t not in grown} == {
         t: n for t, n in rows_before.items() if t not in grown
     }
-    # Tables added since are empty, but for the reasons and tallies derived from the stored
-    # failures.
-    derived = {"runs_failurereason", "runs_reasontally", "runs_invarianttally"}
+    # Tables added since are empty, but for the reasons, tallies and daily rollups derived
+    # from the stored runs.
+    derived = {
+        "runs_failurereason", "runs_reasontally", "runs_invarianttally", "runs_suiteday",
+        "runs_scenarioday",
+    }  # fmt: skip
     assert {
         t: n for t, n in rows_after.items() if t not in rows_before and t not in derived
     } == dict.fromkeys(set(rows_after) - set(rows_before) - derived, 0)
@@ -145,9 +148,17 @@ def test_a_database_of_the_old_layout_keeps_every_row_after_migrating(tmp_path, 
             "(SELECT count(*) FROM runs_invariantfailure), "
             "(SELECT count(invariant_id) FROM runs_invariantfailure)"
         ).fetchone()
+        rolled_up = connection.execute(
+            "SELECT (SELECT sum(runs) FROM runs_suiteday), (SELECT count(*) FROM runs_run), "
+            "(SELECT sum(failures) FROM runs_scenarioday), "
+            "(SELECT count(*) FROM runs_scenarioresult WHERE status IN ('failed', 'error'))"
+        ).fetchone()
     assert rows_after["runs_failurereason"] > 0 and without_reason == 0
     # Every stored failure is counted once by reason, and once by invariant when it names one.
     assert tallied[0] == tallied[2] > 0 and tallied[1] == tallied[3] > 0
+    # Every stored run is counted once in its suite's day, every failing result in its
+    # scenario's.
+    assert rolled_up[0] == rolled_up[1] > 0 and rolled_up[2] == rolled_up[3] > 0
     assert all(rows_after[t] >= rows_before[t] for t in grown)
     output = _manage(ROOT, env, "shell", "-c", COUNT_SCRIPT)
     [line] = [line for line in output.splitlines() if line.startswith("COUNTS ")]

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from defects.models import Defect, DefectOccurrence
 from runs.models import FailureEntity, InvariantFailure, Run, ScenarioResult
+from runs.rollups import rollups_of_runs, rollups_subtract
 from runs.tallies import tallies_of_runs, tallies_subtract
 
 AGE = re.compile(r"^(\d+)([dh])$")
@@ -68,14 +69,17 @@ class Command(BaseCommand):
                 break
             with transaction.atomic():
                 gone = tallies_of_runs(ids)
+                gone_days = rollups_of_runs(ids)
                 for name, count in _delete_leaves(ids).items():
                     totals[name] += count
                 # What still points at the runs (reruns, flakes, shared causes) is small and
                 # follows each model's on_delete through Django's own delete.
                 Run.objects.filter(pk__in=ids).delete()
                 totals["runs"] += len(ids)
-                # Last, as in ingest: the tally rows stay locked only until the commit.
+                # Last, as in ingest: the tally and rollup rows stay locked only until the
+                # commit.
                 tallies_subtract(gone)
+                rollups_subtract(gone_days)
             time.sleep(pause)
         summary = ", ".join(f"{count} {name}" for name, count in totals.items())
         self.stdout.write(f"Deleted {summary} {when}; kept the last run of {len(kept)} defects.")
