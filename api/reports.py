@@ -18,7 +18,6 @@ from api.runs import run_summary
 from operations.memory_budget import BudgetExhausted, memory_reserved
 from operations.metrics import REPORTS
 from reruns.arrivals import report_arrived
-from runs.collector import cyclic_gc_paused
 from runs.ingest import ReportConflict
 from runs.models import Project, Run, RunPart
 from runs.schema import ReportInvalid, RunReport, report_parse
@@ -175,14 +174,10 @@ def run_report_receive(request: HttpRequest, slug: str) -> JsonResponse:
         if problem:
             raise ApiError(401, problem)
         xml = request.content_type in XML_CONTENT_TYPES
-        # Paused until the report's objects are freed again (no name holds the report here),
-        # not only while it is parsed.
-        with _memory_for(body, xml=xml), cyclic_gc_paused():
+        with _memory_for(body, xml=xml):
+            report = _xml(request, project, body) if xml else report_parse(body)
             outcome = report_arrived(
-                project=project,
-                report=_xml(request, project, body) if xml else report_parse(body),
-                received_at=received_at,
-                answer_first=True,
+                project=project, report=report, received_at=received_at, answer_first=True
             )
     except ApiError as exc:
         REPORTS.labels("refused", str(exc.status)).inc()

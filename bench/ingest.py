@@ -104,23 +104,19 @@ def build_report(
 
 
 def time_ours(body: bytes, slug: str) -> float:
-    from runs.collector import cyclic_gc_paused
     from runs.ingest import run_ingest
     from runs.projects import project_create
     from runs.schema import report_parse
 
     project, _ = project_create(slug=slug, name=slug)
     started = time.perf_counter()
-    # With the collector paused as the webhook pauses it (api/reports.py).
-    with cyclic_gc_paused():
-        run_ingest(project=project, report=report_parse(body))
+    run_ingest(project=project, report=report_parse(body))
     return time.perf_counter() - started
 
 
 def time_next_runs(slug: str) -> list[float]:
     """Each later run of a suite: the catalog already holds its scenarios, as it does for every
     run CI posts after the suite's first."""
-    from runs.collector import cyclic_gc_paused
     from runs.ingest import run_ingest
     from runs.projects import project_create
     from runs.schema import report_parse
@@ -131,32 +127,27 @@ def time_next_runs(slug: str) -> list[float]:
     for number in range(REPEATS):
         report = report_parse(build_report(f"bench-next-{number}"))
         started = time.perf_counter()
-        with cyclic_gc_paused():
-            run_ingest(project=project, report=report)
+        run_ingest(project=project, report=report)
         times.append(time.perf_counter() - started)
     return times
 
 
 def time_ours_junit(body: bytes, slug: str) -> float:
     """The webhook's JUnit path: the XML read into the report, then the same ingest."""
-    from runs.collector import cyclic_gc_paused
     from runs.ingest import run_ingest
     from runs.projects import project_create
     from runs.xml_reports import xml_report
 
     project, _ = project_create(slug=slug, name=slug)
     started = time.perf_counter()
-    with cyclic_gc_paused():
-        run_ingest(
-            project=project,
-            report=xml_report(
-                body,
-                run={"id": "bench-junit-1", "suite": "full", "branch": "main", "commit": "9f1c2e7"},
-                scenario_pattern=project.scenario_id_pattern,
-                invariant_pattern=project.invariant_id_pattern,
-                repeated_testcase=project.repeated_testcase,
-            ),
-        )
+    report = xml_report(
+        body,
+        run={"id": "bench-junit-1", "suite": "full", "branch": "main", "commit": "9f1c2e7"},
+        scenario_pattern=project.scenario_id_pattern,
+        invariant_pattern=project.invariant_id_pattern,
+        repeated_testcase=project.repeated_testcase,
+    )
+    run_ingest(project=project, report=report)
     return time.perf_counter() - started
 
 

@@ -325,10 +325,17 @@ class ScenarioResult(models.Model):
         indexes = [
             # One scenario across runs (scenario page, history strip).
             models.Index(fields=["scenario", "-started_at"], name="result_scenario_history"),
-            # The results of one run, by scenario (compare) and by status (run page; the
-            # statuses are read from the index): with the run alone, the planner joined it with
+            # The results of some scenarios in one run (compare, flakes), and a run's counts by
+            # status read from the index alone: with the run alone, the planner joined it with
             # the scenarios' whole history, which only grows.
             models.Index(fields=["run", "scenario", "status"], name="result_run_scenario"),
+            # The failed results of one run (run page, grouping, reruns), however many results
+            # the run has: failures are a few percent of results.
+            models.Index(
+                fields=["run"],
+                condition=models.Q(status__in=["failed", "error"]),
+                name="result_run_failing",
+            ),
             # Recent failures of a project (top failing scenarios); failures are a few percent
             # of results, so a partial index stays small and needs no visit to the table.
             models.Index(

@@ -36,6 +36,12 @@ def utc_day(moment: datetime) -> date:
     return moment.astimezone(UTC).date()
 
 
+def _share(run: Run) -> tuple[tuple[int, date], list[int]]:
+    """A run's share of its suite's day: one run, its tests that passed, those that ran."""
+    executed = run.passed_count + run.failed_count + run.error_count
+    return (run.suite_id, utc_day(run.started_at)), [1, run.passed_count, executed]
+
+
 @dataclass
 class RollupSums:
     """Shares of the rollups by key: (suite id, day) -> [runs, passed, executed] and
@@ -45,10 +51,10 @@ class RollupSums:
     scenario_days: dict[tuple[int, date], list] = field(default_factory=dict)
 
     def add_run(self, run: Run) -> None:
-        share = self.suite_days.setdefault((run.suite_id, utc_day(run.started_at)), [0, 0, 0])
-        share[0] += 1
-        share[1] += run.passed_count
-        share[2] += run.passed_count + run.failed_count + run.error_count
+        key, added = _share(run)
+        share = self.suite_days.setdefault(key, [0, 0, 0])
+        for index, count in enumerate(added):
+            share[index] += count
 
     def add_failing(self, scenario_id: int, started_at: datetime) -> None:
         key = (scenario_id, utc_day(started_at))
@@ -87,12 +93,26 @@ def rollups_of_new_run(run: Run, failing: Iterable[tuple[int, datetime]]) -> Rol
 
 
 def rollups_move_run(before: Run, after: Run, failing: Iterable[tuple[int, datetime]]) -> None:
-    """A part joined `before`, making it `after` (counts summed, start perhaps a day earlier):
-    the run's share moves, and the part's failing results are added."""
-    gone = RollupSums()
-    gone.add_run(before)
-    totals_subtract(SUITE_DAYS, gone.suite_days)
-    rollups_add(after.project_id, rollups_of_new_run(after, failing))
+    """A part joined `before`, making it `after`: its counts grew, and its start may have
+    moved to an earlier day. The run's share follows it, and the part's failing results (as
+    (scenario id, start)) are added."""
+    old_key, old = _share(before)
+    new_key, new = _share(after)
+    if new_key == old_key:
+        # The same day: what the part added, and no run more.
+        totals_add(SUITE_DAYS, {new_key: (after.project_id, 0, new[1] - old[1], new[2] - old[2])})
+    else:
+        # An earlier day (a run's start only moves back): its row first, as every writer
+        # locks rows in key order.
+        totals_add(SUITE_DAYS, {new_key: (after.project_id, *new)})
+        totals_subtract(SUITE_DAYS, {old_key: old})
+    added = RollupSums()
+    for scenario_id, started_at in failing:
+        added.add_failing(scenario_id, started_at)
+    totals_add(
+        SCENARIO_DAYS,
+        {key: (after.project_id, *share) for key, share in added.scenario_days.items()},
+    )
 
 
 def _summed(runs: QuerySet[Run], results: QuerySet[ScenarioResult]) -> RollupSums:

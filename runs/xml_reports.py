@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any
 from xml.etree.ElementTree import Element
 
+from runs.collector import cyclic_gc_paused
 from runs.dotnet import nunit3_report_of, nunit25_report_of, trx_report_of, xunit2_report_of
 from runs.junit import junit_report_of, parse_xml
 from runs.schema import ReportInvalid, RunReport
@@ -36,7 +37,28 @@ def xml_report(
     used when the file has no time the run can use (the first post's start, so that the same
     file again is the same report). `repeated_testcase` is the project's reading of a test
     case listed twice in one suite: "retries" or "distinct"."""
-    root = parse_xml(xml)
+    # Reading allocates an element and then report objects for every test case, none in a
+    # reference cycle: the cyclic collector waits until it is done (see `cyclic_gc_paused`).
+    with cyclic_gc_paused():
+        return _report_of(
+            parse_xml(xml),
+            run=run,
+            scenario_pattern=scenario_pattern,
+            invariant_pattern=invariant_pattern,
+            default_start=default_start,
+            repeated_testcase=repeated_testcase,
+        )
+
+
+def _report_of(
+    root: Element,
+    *,
+    run: dict[str, Any],
+    scenario_pattern: str,
+    invariant_pattern: str,
+    default_start: datetime | None,
+    repeated_testcase: str,
+) -> RunReport:
     tag = root.tag.rpartition("}")[2]
     if tag not in READERS:
         raise ReportInvalid(

@@ -24,6 +24,14 @@ class _OnlineOnPostgreSQL:
 class AddIndexOnline(_OnlineOnPostgreSQL, AddIndexConcurrently):
     plain = migrations.AddIndex
 
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            # Outside a transaction, an earlier attempt that failed or was cancelled may have
+            # left this index behind (built, or INVALID): it is built again from scratch.
+            name = schema_editor.quote_name(self.index.name)
+            schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+        super().database_forwards(app_label, schema_editor, from_state, to_state)
+
 
 class RemoveIndexOnline(_OnlineOnPostgreSQL, RemoveIndexConcurrently):
     plain = migrations.RemoveIndex
@@ -37,11 +45,19 @@ class Migration(migrations.Migration):
         ("runs", "0010_copied_columns_without_constraints"),
     ]
 
-    # The new index first: a run's failed results are never read without one.
+    # The new indexes first: a run's failed results are never read without one.
     operations = [
         AddIndexOnline(
             model_name="scenarioresult",
             index=models.Index(fields=["run", "scenario", "status"], name="result_run_scenario"),
+        ),
+        AddIndexOnline(
+            model_name="scenarioresult",
+            index=models.Index(
+                condition=models.Q(("status__in", ["failed", "error"])),
+                fields=["run"],
+                name="result_run_failing",
+            ),
         ),
         RemoveIndexOnline(model_name="scenarioresult", name="result_run_status"),
     ]

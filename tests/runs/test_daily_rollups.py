@@ -105,6 +105,25 @@ def test_a_part_that_started_the_day_before_moves_its_run_there():
     }
 
 
+def test_a_part_on_the_same_day_adds_its_tests_and_failures_not_a_run():
+    project, _ = a_project()
+    a_stored_run(project, part("sharded-1", "1", [a_scenario("BID-001", "failed")], **on_day(2)))
+    a_stored_run(
+        project,
+        part(
+            "sharded-1",
+            "2",
+            [a_scenario("BID-001", "failed"), a_scenario("NOS-002", "passed")],
+            **on_day(2, hour=13),
+        ),
+    )
+
+    assert rollups() == {
+        "suites": {("full", day(2), 1, 1, 3)},
+        "scenarios": {("BID-001", day(2), 2, NOON.replace(hour=13) - timedelta(days=2))},
+    }
+
+
 def test_pruning_takes_old_runs_out_of_the_rollups():
     project, _ = a_project()
     a_stored_run(
@@ -119,8 +138,9 @@ def test_pruning_takes_old_runs_out_of_the_rollups():
         "suites": kept["suites"] - {("full", day(200), 1, 0, 1)},
         "scenarios": kept["scenarios"] - {("BID-001", day(200), 1, NOON - timedelta(days=200))},
     }
+    pruned = rollups()
     rollups_recount(project.pk)
-    assert rollups()["suites"] == kept["suites"] - {("full", day(200), 1, 0, 1)}
+    assert rollups() == pruned
 
 
 def test_recount_restores_the_rollups_from_the_stored_runs():
