@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from runs.ingest import entity_text
+from runs.links import invariant_urls, scenario_urls
 from runs.models import FAILING, InvariantFailure, Project, Run, ScenarioResult, Status
 from runs.parts import parts_received
 from runs.run_results import ResultFilterForm, run_results
@@ -159,12 +160,14 @@ class FailureView:
     evidence: list[EvidenceTableView]
     # As pairs: a key named "items" must not shadow dict.items in a template.
     entity_ids: list[tuple[str, Any]]
+    invariant_url: str = ""
 
 
 @dataclass
 class ResultView:
     result: ScenarioResult
     repro: str | None = None
+    scenario_url: str = ""
     failures: list[FailureView] = field(default_factory=list)
     # What triage made of it (its defect), set by the area that shows the page with it.
     triage: Any = None
@@ -223,8 +226,15 @@ def run_failure_groups(run: Run, *, shown_apart: Collection[int] = ()) -> list[A
         .select_related("scenario")
         .order_by("position")[:RESULTS_SHOWN]
     )
+    # Links made for the whole list at once: a reverse per link cost more than the rest.
+    scenario_url = scenario_urls(run.project.slug)
+    invariant_url = invariant_urls(run.project.slug)
     views = {
-        result.pk: ResultView(result=result, repro=repro_line(run.project, result.scenario.key))
+        result.pk: ResultView(
+            result=result,
+            repro=repro_line(run.project, result.scenario.key),
+            scenario_url=scenario_url(result.scenario.key),
+        )
         for result in results
     }
     failures = (
@@ -243,6 +253,7 @@ def run_failure_groups(run: Run, *, shown_apart: Collection[int] = ()) -> list[A
                         (name, None if value is None else entity_text(value))
                         for name, value in failure.key_entity_ids.items()
                     ],
+                    invariant_url=invariant_url(failure.invariant.key) if failure.invariant else "",
                 )
             )
     groups: dict[str, list[ResultView]] = {}

@@ -3,19 +3,18 @@ language, which cost more per row than everything else on those pages. Every val
 escaped (`runs.markup`) and formatted by the same filters the templates use, so the rows read
 exactly as before."""
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
 from django import template
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.template.defaultfilters import truncatechars
 from django.urls import reverse
-from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import SafeString
 from django.utils.timezone import template_localtime
 
+from runs.links import scenario_urls
 from runs.markup import markup, markup_join
 from runs.templatetags.runs_format import duration, moment
 
@@ -69,20 +68,6 @@ def _run_list(slug: str) -> str:
     # A run's page is the run list's address, the run's id and a slash (`run_detail`):
     # reversed once a table, not once a row.
     return reverse("run_list", kwargs={"slug": slug})
-
-
-# What `reverse` leaves unquoted in a path segment (RFC 3986's pchar), as it quotes a key.
-_PATH_SAFE = RFC3986_SUBDELIMS + "/~:@"
-
-
-def scenario_urls(slug: str) -> Callable[[str], str]:
-    """`reverse("scenario")` for the many keys of one table: the project's part of the address
-    reversed once, each key quoted as `reverse` quotes it (the key is a `path` segment, so any
-    text matches it)."""
-    sample = "k"
-    address = reverse("scenario", kwargs={"slug": slug, "key": sample})
-    prefix = address.removesuffix(f"{sample}/")
-    return lambda key: f"{prefix}{quote(key, safe=_PATH_SAFE)}/"
 
 
 def truncated(text: str, length: int) -> str:

@@ -8,7 +8,8 @@ from django.template.defaultfilters import date, truncatechars
 from django.urls import reverse
 from django.utils import timezone
 
-from runs.templatetags.table_rows import _day, _minute, scenario_urls, truncated
+from runs.links import invariant_urls, scenario_urls
+from runs.templatetags.table_rows import _day, _minute, truncated
 
 HOSTILE_KEYS = [
     "BID-001",
@@ -25,9 +26,12 @@ HOSTILE_KEYS = [
 
 
 @pytest.mark.parametrize("key", HOSTILE_KEYS)
-def test_scenario_links_are_what_reverse_makes(key):
+def test_scenario_and_invariant_links_are_what_reverse_makes(key):
     assert scenario_urls("acme-1")(key) == reverse(
         "scenario", kwargs={"slug": "acme-1", "key": key}
+    )
+    assert invariant_urls("acme-1")(key) == reverse(
+        "invariant", kwargs={"slug": "acme-1", "key": key}
     )
 
 
