@@ -114,6 +114,52 @@ def blast_radius_rows(tallies: Iterable[Any], slug: str) -> SafeString:
 
 
 @register.simple_tag
+def reason_hit_rows(hits: Iterable[Any], slug: str) -> SafeString:
+    """Where a failure reason struck: the scenario, its variant, failures, last seen."""
+    scenario_url = scenario_urls(slug)
+    return markup_join(
+        "\n",
+        '<tr><td><a class="mono" href="{}">{}</a></td>'
+        '<td>{}</td><td class="num">{}</td><td>{}</td></tr>',
+        (
+            (
+                scenario_url(hit.scenario_key),
+                hit.scenario_key,
+                hit.variant or "—",
+                hit.count,
+                naturaltime(template_localtime(hit.last_seen)),
+            )
+            for hit in hits
+        ),
+    )
+
+
+@register.simple_tag
+def reason_example_rows(failures: Iterable[Any], slug: str) -> SafeString:
+    """A reason's latest failures: when, the run (to the result), scenario, message."""
+    run_list = _run_list(slug)
+    scenario_url = scenario_urls(slug)
+    return markup_join(
+        "\n",
+        '<tr><td>{}</td><td><a href="{}{}/#result-{}">{}</a></td>'
+        '<td><a class="mono" href="{}">{}</a></td><td class="wrap">{}</td></tr>',
+        (
+            (
+                moment(failure.started_at),
+                run_list,
+                failure.run_id,
+                failure.result_id,
+                failure.run.external_id,
+                scenario_url(failure.scenario.key),
+                failure.scenario.key,
+                truncated(failure.message or failure.observed, 200),
+            )
+            for failure in failures
+        ),
+    )
+
+
+@register.simple_tag
 def failure_rows(failures: Iterable[Any], slug: str) -> SafeString:
     """Failures, latest first: when, the run (to the result), scenario, organization, message."""
     run_list = _run_list(slug)

@@ -56,9 +56,10 @@ def hostile_project():
 
 
 def pages(project, defect) -> list[str]:
-    from runs.models import Run
+    from runs.models import FailureReason, Run
 
     run = Run.objects.get(external_id="r2")
+    reasons = FailureReason.objects.filter(project=project).values_list("pk", flat=True)
     key = defect.scenario.key
     from urllib.parse import quote
 
@@ -69,6 +70,7 @@ def pages(project, defect) -> list[str]:
         f"/p/{project.slug}/search/?q={quote(PAYLOADS[1])}", f"/p/{project.slug}/defects/",
         f"/p/{project.slug}/defects/{defect.pk}/", f"/p/{project.slug}/runbook/",
         f"/p/{project.slug}/settings/",
+        *(f"/p/{project.slug}/reasons/{reason}/" for reason in reasons),
     ]  # fmt: skip
 
 
