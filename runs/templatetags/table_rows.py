@@ -3,7 +3,7 @@ language, which cost more per row than everything else on those pages. Every val
 escaped (`runs.markup`) and formatted by the same filters the templates use, so the rows read
 exactly as before."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -134,24 +134,35 @@ def reason_hit_rows(hits: Iterable[Any], slug: str) -> SafeString:
     )
 
 
+# A failure's first cells: when, the run (to the result), the scenario.
+_FAILURE_LEAD = (
+    '<tr><td>{}</td><td><a href="{}{}/#result-{}">{}</a></td>'
+    + '<td><a class="mono" href="{}">{}</a></td>'
+)
+
+
+def _failure_lead(failure: Any, run_list: str, scenario_url: Callable[[str], str]) -> tuple:
+    return (
+        moment(failure.started_at),
+        run_list,
+        failure.run_id,
+        failure.result_id,
+        failure.run.external_id,
+        scenario_url(failure.scenario.key),
+        failure.scenario.key,
+    )
+
+
 @register.simple_tag
 def reason_example_rows(failures: Iterable[Any], slug: str) -> SafeString:
-    """A reason's latest failures: when, the run (to the result), scenario, message."""
-    run_list = _run_list(slug)
-    scenario_url = scenario_urls(slug)
+    """A reason's latest failures: when, the run, scenario, the message as written."""
+    run_list, scenario_url = _run_list(slug), scenario_urls(slug)
     return markup_join(
         "\n",
-        '<tr><td>{}</td><td><a href="{}{}/#result-{}">{}</a></td>'
-        '<td><a class="mono" href="{}">{}</a></td><td class="wrap">{}</td></tr>',
+        _FAILURE_LEAD + '<td class="wrap">{}</td></tr>',
         (
             (
-                moment(failure.started_at),
-                run_list,
-                failure.run_id,
-                failure.result_id,
-                failure.run.external_id,
-                scenario_url(failure.scenario.key),
-                failure.scenario.key,
+                *_failure_lead(failure, run_list, scenario_url),
                 truncated(failure.message or failure.observed, 200),
             )
             for failure in failures
@@ -161,23 +172,14 @@ def reason_example_rows(failures: Iterable[Any], slug: str) -> SafeString:
 
 @register.simple_tag
 def failure_rows(failures: Iterable[Any], slug: str) -> SafeString:
-    """Failures, latest first: when, the run (to the result), scenario, organization, message."""
-    run_list = _run_list(slug)
-    scenario_url = scenario_urls(slug)
+    """Failures, latest first: when, the run, scenario, organization, message."""
+    run_list, scenario_url = _run_list(slug), scenario_urls(slug)
     return markup_join(
         "\n",
-        '<tr><td>{}</td><td><a href="{}{}/#result-{}">{}</a></td>'
-        '<td><a class="mono" href="{}">{}</a></td><td class="mono">{}</td>'
-        '<td class="wrap">{}</td></tr>',
+        _FAILURE_LEAD + '<td class="mono">{}</td><td class="wrap">{}</td></tr>',
         (
             (
-                moment(failure.started_at),
-                run_list,
-                failure.run_id,
-                failure.result_id,
-                failure.run.external_id,
-                scenario_url(failure.scenario.key),
-                failure.scenario.key,
+                *_failure_lead(failure, run_list, scenario_url),
                 failure.organization_under_test,
                 truncated(failure.message, 120),
             )
