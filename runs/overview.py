@@ -334,26 +334,19 @@ def _counted(rows: list[dict], last_field: str) -> list[ScenarioCount]:
 
 def _top_failing(project: Project, since: datetime) -> list[ScenarioCount]:
     # From the daily rollups, whole days (UTC) from the one the window starts in: a row per
-    # failing scenario and day, however often it failed that day. The ten scenarios are
-    # chosen, then read from the catalog with their sums, in one statement.
-    in_window = ScenarioDay.objects.filter(project=project, day__gte=since.date())
-    top = (
-        in_window.values("scenario_id")
+    # failing scenario and day, however often it failed that day. Counted per scenario id,
+    # and only the top ten then read from the catalog: one statement that joined or
+    # subqueried the catalog took longer than the two (measured).
+    top = list(
+        ScenarioDay.objects.filter(project=project, day__gte=since.date())
+        .values("scenario_id")
         .annotate(count=Sum("failures"), last_seen=Max("last_failed_at"))
-        .order_by("-count", "-last_seen")
-        .values("scenario_id")[:TOP_FAILING]
+        .order_by("-count", "-last_seen")[:TOP_FAILING]
     )
-    of_scenario = in_window.filter(scenario=OuterRef("pk")).values("scenario_id").order_by()
-    scenarios = (
-        Scenario.objects.filter(pk__in=Subquery(top))
-        .only("key", "title")
-        .annotate(
-            count=Subquery(of_scenario.annotate(sum=Sum("failures")).values("sum")),
-            last_seen=Subquery(of_scenario.annotate(last=Max("last_failed_at")).values("last")),
-        )
-    )
-    ranked = sorted(scenarios, key=lambda s: (s.count, s.last_seen), reverse=True)
-    return [ScenarioCount(s, s.count, s.last_seen) for s in ranked]
+    scenarios = Scenario.objects.only("key", "title").in_bulk([row["scenario_id"] for row in top])
+    return [
+        ScenarioCount(scenarios[row["scenario_id"]], row["count"], row["last_seen"]) for row in top
+    ]
 
 
 def _flaky(project: Project, since: datetime) -> list[ScenarioCount]:
