@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from runs.access import projects_visible_to
 from runs.charts import Chart, ChartPoint, line_chart
+from runs.links import scenario_urls
 from runs.models import (
     InvariantFailure,
     Project,
@@ -162,6 +163,8 @@ class ScenarioCount:
     scenario: Scenario
     count: int
     last_seen: datetime | None = None
+    # The scenario's page.
+    url: str = ""
 
 
 @dataclass
@@ -399,13 +402,17 @@ def project_overview(project: Project, *, days: int) -> Overview:
     suites = _latest_runs(_suites_with_latest(project=project, on_default_branch=True))
     smoke = _latest_first_attempt(project, suites, project.smoke_suite)
     full = _latest_first_attempt(project, suites, project.full_suite)
+    top_failing, flaky = _top_failing(project, since), _flaky(project, since)
+    scenario_url = scenario_urls(project.slug)
+    for item in (*top_failing, *flaky):
+        item.url = scenario_url(item.scenario.key)
     return Overview(
         project=project,
         days=days,
         trends=_suite_trends(project, suites, days),
         streak=_streak(project),
-        top_failing=_top_failing(project, since),
-        flaky=_flaky(project, since),
+        top_failing=top_failing,
+        flaky=flaky,
         smoke_not_in_full=_smoke_not_in_full(smoke, full),
         smoke_run=smoke,
         full_run=full,
