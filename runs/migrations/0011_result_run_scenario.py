@@ -36,6 +36,13 @@ class AddIndexOnline(_OnlineOnPostgreSQL, AddIndexConcurrently):
 class RemoveIndexOnline(_OnlineOnPostgreSQL, RemoveIndexConcurrently):
     plain = migrations.RemoveIndex
 
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            # Going back builds the old index again; a failed attempt may have left it behind.
+            name = schema_editor.quote_name(self.name)
+            schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+        super().database_backwards(app_label, schema_editor, from_state, to_state)
+
 
 class Migration(migrations.Migration):
     # CONCURRENTLY cannot run inside a transaction.
