@@ -5,7 +5,9 @@ pruning subtracts; the overview reads a row per suite or failing scenario and da
 many runs a day brings.
 
 Written after the tallies in every transaction, suite days before scenario days, each in key
-order: writers lock these rows alike and so never wait on each other in a circle."""
+order: writers lock these rows alike and so never wait on each other in a circle. A recount
+deletes and writes a project's rows wholesale; it is run while the project receives no
+reports (README)."""
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
