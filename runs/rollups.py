@@ -84,13 +84,19 @@ def rollups_subtract(sums: RollupSums) -> None:
     totals_subtract(SCENARIO_DAYS, {key: share[:1] for key, share in sums.scenario_days.items()})
 
 
+def _of_failing(failing: Iterable[tuple[int, datetime]]) -> RollupSums:
+    """Failing results, as (scenario id, start), summed by scenario and day."""
+    sums = RollupSums()
+    for scenario_id, started_at in failing:
+        sums.add_failing(scenario_id, started_at)
+    return sums
+
+
 def rollups_of_new_run(run: Run, failing: Iterable[tuple[int, datetime]]) -> RollupSums:
     """What a run just stored adds: its share of its suite's day, and its failing results
     as (scenario id, start)."""
-    sums = RollupSums()
+    sums = _of_failing(failing)
     sums.add_run(run)
-    for scenario_id, started_at in failing:
-        sums.add_failing(scenario_id, started_at)
     return sums
 
 
@@ -108,13 +114,8 @@ def rollups_move_run(before: Run, after: Run, failing: Iterable[tuple[int, datet
         # locks rows in key order.
         totals_add(SUITE_DAYS, {new_key: (after.project_id, *new)})
         totals_subtract(SUITE_DAYS, {old_key: old})
-    added = RollupSums()
-    for scenario_id, started_at in failing:
-        added.add_failing(scenario_id, started_at)
-    totals_add(
-        SCENARIO_DAYS,
-        {key: (after.project_id, *share) for key, share in added.scenario_days.items()},
-    )
+    # Scenario days after suite days, as in every writer.
+    rollups_add(after.project_id, _of_failing(failing))
 
 
 def _summed(runs: QuerySet[Run], results: QuerySet[ScenarioResult]) -> RollupSums:

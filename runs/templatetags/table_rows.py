@@ -80,14 +80,17 @@ def truncated(text: str, length: int) -> str:
 
 def _day(value: datetime) -> str:
     """`date:"Y-m-d"` in the reader's zone, without the format parser's per-call work."""
-    local = template_localtime(value)
-    return f"{local.year:04d}-{local.month:02d}-{local.day:02d}"
+    return _ymd(template_localtime(value))
 
 
 def _minute(value: datetime) -> str:
     """`date:"Y-m-d H:i"` in the reader's zone, likewise."""
     local = template_localtime(value)
-    return f"{_day(local)} {local.hour:02d}:{local.minute:02d}"
+    return f"{_ymd(local)} {local.hour:02d}:{local.minute:02d}"
+
+
+def _ymd(local: datetime) -> str:
+    return f"{local.year:04d}-{local.month:02d}-{local.day:02d}"
 
 
 @register.simple_tag
