@@ -336,14 +336,6 @@ class ScenarioResult(models.Model):
                 condition=models.Q(status__in=["failed", "error"]),
                 name="result_run_failing",
             ),
-            # Recent failures of a project (top failing scenarios); failures are a few percent
-            # of results, so a partial index stays small and needs no visit to the table.
-            models.Index(
-                fields=["project", "-started_at"],
-                include=["scenario"],
-                condition=models.Q(status__in=["failed", "error"]),
-                name="result_recent_failures",
-            ),
             # Recent diagnostics gaps of a project (overview).
             models.Index(
                 fields=["project", "-started_at"],
