@@ -336,42 +336,55 @@ def _streak(project: Project) -> Streak:
     )
 
 
-def _counted(rows: list[dict], last_field: str) -> list[ScenarioCount]:
-    return [
-        ScenarioCount(
-            Scenario(pk=row["scenario_id"], key=row["scenario__key"], title=row["scenario__title"]),
-            row["count"],
-            row[last_field],
-        )
-        for row in rows
-    ]
+def _scenario_counts(
+    project: Project, since: datetime
+) -> tuple[list[ScenarioCount], list[ScenarioCount]]:
+    """The most failing scenarios (daily rollups, whole days (UTC) from the one the window
+    starts in: a row per failing scenario and day) and the most flaky ones (flakes since
+    `since`), each with its catalog entry.
 
-
-def _top_failing(project: Project, since: datetime) -> list[ScenarioCount]:
-    # From the daily rollups, whole days (UTC) from the one the window starts in: a row per
-    # failing scenario and day, however often it failed that day. Counted per scenario id,
-    # and only the top ten then read from the catalog: one statement that joined or
-    # subqueried the catalog took longer than the two (measured).
-    top = list(
+    One statement for both lists: each ranking keeps its top ten first, and only those are
+    joined to the catalog (a join before the ranking took longer than reading the catalog
+    apart, measured). Last seen is read as epoch seconds, a number on every database."""
+    rankings = [
         ScenarioDay.objects.filter(project=project, day__gte=since.date())
         .values("scenario_id")
-        .annotate(count=Sum("failures"), last_seen=Max("last_failed_at"))
-        .order_by("-count", "-last_seen")[:TOP_FAILING]
-    )
-    scenarios = Scenario.objects.only("key", "title").in_bulk([row["scenario_id"] for row in top])
-    return [
-        ScenarioCount(scenarios[row["scenario_id"]], row["count"], row["last_seen"]) for row in top
-    ]
-
-
-def _flaky(project: Project, since: datetime) -> list[ScenarioCount]:
-    rows = (
+        .annotate(count=Sum("failures"), last_seen=EpochSeconds(Max("last_failed_at"))),
         ScenarioFlake.objects.filter(project=project, detected_at__gte=since)
-        .values("scenario_id", "scenario__key", "scenario__title")
-        .annotate(count=Count("*"), last_seen=Max("detected_at"))
-        .order_by("-count", "-last_seen")[:TOP_FAILING]
+        .values("scenario_id")
+        .annotate(count=Count("*"), last_seen=EpochSeconds(Max("detected_at"))),
+    ]
+    quote = connection.ops.quote_name
+    columns = ", ".join(
+        [f"ranked.{quote(name)}" for name in ("count", "last_seen")]
+        + [f"scenario.{quote(name)}" for name in ("id", "key", "title")]
     )
-    return _counted(list(rows), "last_seen")
+    catalog = f"{quote(Scenario._meta.db_table)} scenario"
+    on = f"scenario.{quote('id')} = ranked.{quote('scenario_id')}"
+    statements, params = [], []
+    for list_number, ranking in enumerate(rankings):
+        top = ranking.order_by("-count", "-last_seen")[:TOP_FAILING]
+        ranked, ranked_params = top.query.sql_with_params()
+        # Names quoted from the models, SQL compiled by the ORM, every value a parameter.
+        statements.append(
+            f"SELECT {list_number}, {columns} FROM ({ranked}) ranked JOIN {catalog} ON {on}"  # noqa: S608
+        )
+        params.extend(ranked_params)
+    lists: tuple[list[ScenarioCount], list[ScenarioCount]] = ([], [])
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(statements), params)
+        for list_number, count, last_seen, pk, key, title in cursor.fetchall():
+            lists[list_number].append(
+                ScenarioCount(
+                    Scenario(pk=pk, key=key, title=title),
+                    count,
+                    datetime.fromtimestamp(last_seen, UTC),
+                )
+            )
+    for counts in lists:
+        # UNION ALL keeps no order: each list is ranked again (the same order as in SQL).
+        counts.sort(key=lambda item: (-item.count, -item.last_seen.timestamp()))
+    return lists
 
 
 def _latest_first_attempt(project: Project, suites: list[SuiteLatest], name: str) -> Run | None:
@@ -414,7 +427,7 @@ def project_overview(project: Project, *, days: int) -> Overview:
     suites = _latest_runs(_suites_with_latest(project=project, on_default_branch=True))
     smoke = _latest_first_attempt(project, suites, project.smoke_suite)
     full = _latest_first_attempt(project, suites, project.full_suite)
-    top_failing, flaky = _top_failing(project, since), _flaky(project, since)
+    top_failing, flaky = _scenario_counts(project, since)
     scenario_url = scenario_urls(project.slug)
     for item in (*top_failing, *flaky):
         item.url = scenario_url(item.scenario.key)
