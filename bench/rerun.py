@@ -143,8 +143,8 @@ def main() -> None:
     print(f"reruns: {RERUNS}, dispatched: {dispatched - 1} (+1 warm-up), "
           f"deliveries: {len(ci.deliveries) - 1}")  # fmt: skip
     print(f"min {min(latencies):.0f} ms; max {max(latencies):.0f} ms")
-    print(f"the click answered after: median {statistics.median(answered):.0f} ms")
-    print(f"median {statistics.median(latencies):.0f} ms; p95 {percentile(latencies, 0.95):.0f} ms")
+    print(f"the click answered after: median {statistics.median(answered):.1f} ms")
+    print(f"median {statistics.median(latencies):.1f} ms; p95 {percentile(latencies, 0.95):.1f} ms")
 
 
 if __name__ == "__main__":

@@ -89,9 +89,6 @@ def rerun_request(
     if not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
         # It travels to CI in a header and a JSON body: checked here, not at dispatch time.
         raise RerunRefused("the idempotency key must be 1 to 64 letters, digits, - or _")
-    already = Rerun.objects.filter(idempotency_key=idempotency_key, project=project).first()
-    if already:
-        return already
     keys = sorted(set(scenario_keys))
     if not keys:
         raise RerunRefused("no scenario to rerun")
@@ -106,12 +103,9 @@ def rerun_request(
             dispatcher = Dispatcher.objects.select_for_update().filter(project=project).first()
             if dispatcher is None:
                 raise RerunRefused("this project has no rerun dispatcher; an admin can set one up")
-            active = Rerun.objects.filter(project=project, state__in=Rerun.ACTIVE).count()
-            if active >= dispatcher.max_concurrent:
-                raise RerunRefused(
-                    f"{active} reruns are under way; this project allows "
-                    f"{dispatcher.max_concurrent} at once"
-                )
+            # Stored first, counted after: a repeated key fails here on the unique key (and is
+            # answered below with its rerun) before the limit is looked at, without a query of
+            # its own before every new request.
             claim = _claim_if_sent_from_here(dispatcher)
             rerun = Rerun.objects.create(
                 project=project, requested_by=user, source_run=source_run, defect=defect,
@@ -119,11 +113,18 @@ def rerun_request(
                 commit=source_run.commit, token=secrets.token_urlsafe(24),
                 idempotency_key=idempotency_key, **claim,
             )  # fmt: skip
+            others = Rerun.objects.filter(project=project, state__in=Rerun.ACTIVE).count() - 1
+            if others >= dispatcher.max_concurrent:
+                raise RerunRefused(
+                    f"{others} reruns are under way; this project allows "
+                    f"{dispatcher.max_concurrent} at once"
+                )
             what = f"rerun of {', '.join(keys)} on {rerun.get_ref_kind_display()} requested"
             rerun_event(defect, user, Rerun.State.REQUESTED, what)
             transaction.on_commit(lambda: _hand_over(rerun, dispatcher))
     except IntegrityError:
-        # A double click raced this one and won: same key, same row.
+        # The key was used before, or a double click raced this one and won: same key, same
+        # row.
         already = Rerun.objects.filter(idempotency_key=idempotency_key, project=project).first()
         if already is None:
             raise RerunRefused("that request key was used elsewhere; reload the page") from None

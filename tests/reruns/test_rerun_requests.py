@@ -35,6 +35,19 @@ def test_a_project_has_a_limit_of_concurrent_reruns(failing_run):
                       ref_kind="commit", idempotency_key="k-3")  # fmt: skip
 
 
+def test_a_repeated_request_at_the_limit_gets_its_rerun_back_not_a_refusal(failing_run):
+    project, _, user, run = failing_run
+    Dispatcher.objects.create(project=project, kind="webhook", webhook_url="http://127.0.0.1:9/",
+                              max_concurrent=1)  # fmt: skip
+    ask = dict(project=project, user=user, source_run=run, scenario_keys=["BID-001"],
+               ref_kind="commit")  # fmt: skip
+    first = rerun_request(**ask, idempotency_key="k-once")
+    assert rerun_request(**ask, idempotency_key="k-once").pk == first.pk
+    with pytest.raises(RerunRefused, match="1 reruns are under way"):
+        rerun_request(**ask, idempotency_key="k-other")
+    assert list(Rerun.objects.values_list("idempotency_key", flat=True)) == ["k-once"]
+
+
 def test_only_a_rerun_not_yet_sent_can_be_cancelled(failing_run, settings):
     project, _, user, run = failing_run
     # Waiting for a worker (a broker that is down): a call from the request leaves at once.
