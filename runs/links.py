@@ -1,5 +1,5 @@
-"""Links to the pages of many catalog entries at once (scenarios, invariants): the project's
-part of the address reversed once, each key quoted as `reverse` quotes it."""
+"""Links to the pages of many catalog entries or runs at once: the project's part of the address
+reversed once, each key quoted as `reverse` quotes it."""
 
 from collections.abc import Callable
 from urllib.parse import quote
@@ -26,3 +26,11 @@ def scenario_urls(slug: str) -> Callable[[str], str]:
 
 def invariant_urls(slug: str) -> Callable[[str], str]:
     return keyed_urls("invariant", slug)
+
+
+def run_urls(slug: str) -> Callable[[int], str]:
+    """`reverse("run_detail")` for many runs of one project (a run's id is digits)."""
+    sample = 1
+    address = reverse("run_detail", kwargs={"slug": slug, "run_id": sample})
+    prefix = address.removesuffix(f"{sample}/")
+    return lambda run_id: f"{prefix}{run_id}/"

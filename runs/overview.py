@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from runs.access import projects_visible_to
 from runs.charts import Chart, ChartPoint, line_chart
-from runs.links import scenario_urls
+from runs.links import run_urls, scenario_urls
 from runs.models import (
     InvariantFailure,
     Project,
@@ -170,6 +170,15 @@ class ScenarioCount:
 
 
 @dataclass
+class Gap:
+    """A failure with no invariant id, with the links of its row."""
+
+    result: ScenarioResult
+    scenario_url: str
+    run_url: str
+
+
+@dataclass
 class Overview:
     project: Project
     days: int
@@ -180,7 +189,7 @@ class Overview:
     smoke_not_in_full: list[Scenario]
     smoke_run: Run | None
     full_run: Run | None
-    gaps: list[ScenarioResult] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
 
 
 def _day_rates(project: Project, since: date, until: date) -> dict[int, list[DayRate]]:
@@ -407,10 +416,11 @@ def _smoke_not_in_full(smoke: Run | None, full: Run | None) -> list[Scenario]:
     return list(Scenario.objects.filter(pk__in=missing).order_by("key"))
 
 
-def _gaps(project: Project, since: datetime) -> list[ScenarioResult]:
-    return list(
+def _gaps(project: Project, since: datetime) -> list[Gap]:
+    results = (
         ScenarioResult.objects.filter(project=project, diagnostics_gap=True, started_at__gte=since)
         .select_related("scenario", "run")
+        .only("run__external_id", "scenario__key")
         .annotate(
             first_message=Subquery(
                 InvariantFailure.objects.filter(result=OuterRef("pk"))
@@ -420,6 +430,10 @@ def _gaps(project: Project, since: datetime) -> list[ScenarioResult]:
         )
         .order_by("-started_at")[:GAPS_LISTED]
     )
+    scenario_url, run_url = scenario_urls(project.slug), run_urls(project.slug)
+    return [
+        Gap(result, scenario_url(result.scenario.key), run_url(result.run_id)) for result in results
+    ]
 
 
 def project_overview(project: Project, *, days: int) -> Overview:
