@@ -8,7 +8,7 @@ from django.template.defaultfilters import date, truncatechars
 from django.urls import reverse
 from django.utils import timezone
 
-from runs.links import invariant_urls, scenario_urls
+from runs.links import invariant_urls, run_urls, scenario_urls
 from runs.templatetags.table_rows import _day, _minute, truncated
 
 HOSTILE_KEYS = [
@@ -32,6 +32,13 @@ def test_scenario_and_invariant_links_are_what_reverse_makes(key):
     )
     assert invariant_urls("acme-1")(key) == reverse(
         "invariant", kwargs={"slug": "acme-1", "key": key}
+    )
+
+
+@pytest.mark.parametrize("run_id", [1, 7, 10, 123456789])
+def test_run_links_are_what_reverse_makes(run_id):
+    assert run_urls("acme-1")(run_id) == reverse(
+        "run_detail", kwargs={"slug": "acme-1", "run_id": run_id}
     )
 
 
