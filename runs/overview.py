@@ -372,7 +372,8 @@ def _scenario_counts(
     on = f"scenario.{quote('id')} = ranked.{quote('scenario_id')}"
     statements, params = [], []
     for list_number, ranking in enumerate(rankings):
-        top = ranking.order_by("-count", "-last_seen")[:TOP_FAILING]
+        # The scenario id last: ties are ranked the same on every read.
+        top = ranking.order_by("-count", "-last_seen", "scenario_id")[:TOP_FAILING]
         ranked, ranked_params = top.query.sql_with_params()
         # Names quoted from the models, SQL compiled by the ORM, every value a parameter.
         statements.append(
@@ -392,7 +393,7 @@ def _scenario_counts(
             )
     for counts in lists:
         # UNION ALL keeps no order: each list is ranked again (the same order as in SQL).
-        counts.sort(key=lambda item: (-item.count, -item.last_seen.timestamp()))
+        counts.sort(key=lambda item: (-item.count, -item.last_seen.timestamp(), item.scenario.pk))
     return lists
 
 

@@ -1,4 +1,4 @@
-from django.db import migrations, models
+from django.db import migrations
 
 from runs.migrations._online_index import RemoveIndexOnline
 
