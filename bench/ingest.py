@@ -352,6 +352,11 @@ def main() -> None:
     open_bench_database(empty=False)
     from django.db import connection
 
+    from triage.collector import collector_tuned_for_serving
+
+    # Both sides run as a gunicorn or Celery worker of Triage runs: the collector tuned.
+    collector_tuned_for_serving()
+
     with connection.cursor() as cursor:
         cursor.execute(
             "TRUNCATE runs_project, runs_suite, runs_run, runs_scenario, "

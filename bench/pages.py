@@ -14,7 +14,6 @@ Usage: python bench/pages.py [--scales 1 5] [--reload]
 """
 
 import argparse
-import gc
 import json
 import os
 import random
@@ -321,16 +320,16 @@ def measure(scale: int) -> dict[str, object]:
     from django.test.utils import CaptureQueriesContext
 
     from runs.models import Run
+    from triage.collector import collector_tuned_for_serving
 
     pages = page_urls()
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(User.objects.get(username="bench"))
     timings: dict[str, list[float]] = {name: [] for name in pages}
     with override_settings(ROOT_URLCONF=floor_urls()):
-        # Where a gunicorn worker of Triage freezes (triage/gunicorn_conf.py): app loaded,
-        # no request served yet.
-        gc.collect()
-        gc.freeze()
+        # As a gunicorn worker of Triage runs (triage/gunicorn_conf.py): app loaded, no request
+        # served yet, the collector tuned.
+        collector_tuned_for_serving()
         for url in pages.values():
             for _ in range(2):
                 assert client.get(url).status_code == 200, url

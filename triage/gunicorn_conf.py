@@ -1,6 +1,6 @@
 """Gunicorn settings every way of serving Triage shares (`-c python:triage.gunicorn_conf`)."""
 
-import gc
+from triage.collector import collector_tuned_for_serving
 
 logger_class = "triage.gunicorn_logging.RedactingLogger"
 # Threads, not one process per connection: a client that sends its request a byte a second
@@ -17,8 +17,4 @@ limit_request_line = 8190
 
 
 def post_worker_init(worker: object) -> None:
-    # What the worker loaded with the app (Django, Triage's modules) lives as long as it does.
-    # Frozen, those objects are left out of every full collection, which then has less to walk
-    # while a request waits; garbage from loading is collected first, or it would stay forever.
-    gc.collect()
-    gc.freeze()
+    collector_tuned_for_serving()
