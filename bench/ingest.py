@@ -352,10 +352,10 @@ def main() -> None:
     open_bench_database(empty=False)
     from django.db import connection
 
-    from triage.collector import collector_tuned_for_serving
+    from triage.worker_gc import worker_gc_tuned
 
     # Both sides run as a gunicorn or Celery worker of Triage runs: the collector tuned.
-    collector_tuned_for_serving()
+    worker_gc_tuned()
 
     with connection.cursor() as cursor:
         cursor.execute(
@@ -427,7 +427,9 @@ def peak_memory(path: str) -> None:
     from runs.projects import project_create
     from runs.schema import report_parse
     from runs.xml_reports import xml_report
+    from triage.worker_gc import worker_gc_tuned
 
+    worker_gc_tuned()
     project, _ = project_create(slug=f"largest-{os.getpid()}", name="largest")
     with open(path, "rb") as source:
         body = source.read()

@@ -320,7 +320,7 @@ def measure(scale: int) -> dict[str, object]:
     from django.test.utils import CaptureQueriesContext
 
     from runs.models import Run
-    from triage.collector import collector_tuned_for_serving
+    from triage.worker_gc import worker_gc_tuned
 
     pages = page_urls()
     client = Client(HTTP_HOST="127.0.0.1")
@@ -329,7 +329,7 @@ def measure(scale: int) -> dict[str, object]:
     with override_settings(ROOT_URLCONF=floor_urls()):
         # As a gunicorn worker of Triage runs (triage/gunicorn_conf.py): app loaded, no request
         # served yet, the collector tuned.
-        collector_tuned_for_serving()
+        worker_gc_tuned()
         for url in pages.values():
             for _ in range(2):
                 assert client.get(url).status_code == 200, url

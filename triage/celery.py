@@ -3,7 +3,7 @@ import os
 from celery import Celery
 from celery.signals import worker_process_init
 
-from triage.collector import collector_tuned_for_serving
+from triage.worker_gc import worker_gc_tuned
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "triage.settings")
 
@@ -14,6 +14,6 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 
 
 @worker_process_init.connect
-def _collector_tuned(**_: object) -> None:
+def _worker_gc_tuned(**_: object) -> None:
     # Each pool process, once it is forked and has loaded the tasks: as a web worker does.
-    collector_tuned_for_serving()
+    worker_gc_tuned()

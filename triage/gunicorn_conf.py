@@ -1,6 +1,6 @@
 """Gunicorn settings every way of serving Triage shares (`-c python:triage.gunicorn_conf`)."""
 
-from triage.collector import collector_tuned_for_serving
+from triage.worker_gc import worker_gc_tuned
 
 logger_class = "triage.gunicorn_logging.RedactingLogger"
 # Threads, not one process per connection: a client that sends its request a byte a second
@@ -17,4 +17,4 @@ limit_request_line = 8190
 
 
 def post_worker_init(worker: object) -> None:
-    collector_tuned_for_serving()
+    worker_gc_tuned()
