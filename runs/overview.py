@@ -246,7 +246,7 @@ def _suite_trends(project: Project, suites: list[SuiteLatest], days: int) -> lis
     rates = _day_rates(project, since.date(), now.date())
     durations_of = _recent_durations(project, [item.suite.pk for item in suites], since)
     run_list = reverse("run_list", kwargs={"slug": project.slug})
-    run_base = run_list  # run pages live under the run list: /p/<slug>/runs/<id>/
+    run_url = run_urls(project.slug)
     trends = []
     for item in suites:
         suite = item.suite
@@ -275,7 +275,7 @@ def _suite_trends(project: Project, suites: list[SuiteLatest], days: int) -> lis
             ChartPoint(
                 label=_month_day(run.started_at),
                 value=round(run.duration_ms / 60_000, 1),
-                href=f"{run_base}{run.pk}/",
+                href=run_url(run.pk),
                 note=run.external_id,
                 over=run.over_budget,
             )

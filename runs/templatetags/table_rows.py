@@ -10,11 +10,10 @@ from typing import Any
 from django import template
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.template.defaultfilters import truncatechars
-from django.urls import reverse
 from django.utils.safestring import SafeString
 from django.utils.timezone import template_localtime
 
-from runs.links import scenario_urls
+from runs.links import run_urls, scenario_urls
 from runs.markup import markup, markup_join
 from runs.templatetags.runs_format import duration, moment
 
@@ -46,14 +45,13 @@ def day_rows(days: Iterable[Any]) -> SafeString:
 def duration_rows(runs: Iterable[Any], slug: str) -> SafeString:
     """A trend's runs: a link to the run, when it started, how long it took (red when over
     the suite's budget)."""
-    run_list = _run_list(slug)
+    run_url = run_urls(slug)
     return markup_join(
         "\n",
-        '<tr><td><a href="{}{}/">{}</a></td><td>{}</td><td class="num{}">{}</td></tr>',
+        '<tr><td><a href="{}">{}</a></td><td>{}</td><td class="num{}">{}</td></tr>',
         (
             (
-                run_list,
-                run.pk,
+                run_url(run.pk),
                 run.external_id,
                 moment(run.started_at),
                 " over-budget" if run.over_budget else "",
@@ -62,12 +60,6 @@ def duration_rows(runs: Iterable[Any], slug: str) -> SafeString:
             for run in runs
         ),
     )
-
-
-def _run_list(slug: str) -> str:
-    # A run's page is the run list's address, the run's id and a slash (`run_detail`):
-    # reversed once a table, not once a row.
-    return reverse("run_list", kwargs={"slug": slug})
 
 
 def truncated(text: str, length: int) -> str:
@@ -139,16 +131,17 @@ def reason_hit_rows(hits: Iterable[Any], slug: str) -> SafeString:
 
 # A failure's first cells: when, the run (to the result), the scenario.
 _FAILURE_LEAD = (
-    '<tr><td>{}</td><td><a href="{}{}/#result-{}">{}</a></td>'
+    '<tr><td>{}</td><td><a href="{}#result-{}">{}</a></td>'
     + '<td><a class="mono" href="{}">{}</a></td>'
 )
 
 
-def _failure_lead(failure: Any, run_list: str, scenario_url: Callable[[str], str]) -> tuple:
+def _failure_lead(
+    failure: Any, run_url: Callable[[int], str], scenario_url: Callable[[str], str]
+) -> tuple:
     return (
         moment(failure.started_at),
-        run_list,
-        failure.run_id,
+        run_url(failure.run_id),
         failure.result_id,
         failure.run.external_id,
         scenario_url(failure.scenario.key),
@@ -159,13 +152,13 @@ def _failure_lead(failure: Any, run_list: str, scenario_url: Callable[[str], str
 @register.simple_tag
 def reason_example_rows(failures: Iterable[Any], slug: str) -> SafeString:
     """A reason's latest failures: when, the run, scenario, the message as written."""
-    run_list, scenario_url = _run_list(slug), scenario_urls(slug)
+    run_url, scenario_url = run_urls(slug), scenario_urls(slug)
     return markup_join(
         "\n",
         _FAILURE_LEAD + '<td class="wrap">{}</td></tr>',
         (
             (
-                *_failure_lead(failure, run_list, scenario_url),
+                *_failure_lead(failure, run_url, scenario_url),
                 truncated(failure.message or failure.observed, 200),
             )
             for failure in failures
@@ -176,13 +169,13 @@ def reason_example_rows(failures: Iterable[Any], slug: str) -> SafeString:
 @register.simple_tag
 def failure_rows(failures: Iterable[Any], slug: str) -> SafeString:
     """Failures, latest first: when, the run, scenario, organization, message."""
-    run_list, scenario_url = _run_list(slug), scenario_urls(slug)
+    run_url, scenario_url = run_urls(slug), scenario_urls(slug)
     return markup_join(
         "\n",
         _FAILURE_LEAD + '<td class="mono">{}</td><td class="wrap">{}</td></tr>',
         (
             (
-                *_failure_lead(failure, run_list, scenario_url),
+                *_failure_lead(failure, run_url, scenario_url),
                 failure.organization_under_test,
                 truncated(failure.message, 120),
             )
@@ -229,24 +222,23 @@ def _variant(text: str) -> SafeString | str:
 def strip_cells(results: Iterable[Any], slug: str, variant: str | None = None) -> SafeString:
     """A scenario's status strip: a cell per result linking to it, with the run, the suite
     (or `variant`, on a row of one variant), the time and the status; no result, no link."""
-    run_list = _run_list(slug)
+    run_url = run_urls(slug)
     return markup_join(
         "",
         "{}",
-        ((_strip_cell(result, run_list, variant),) for result in results),
+        ((_strip_cell(result, run_url, variant),) for result in results),
     )
 
 
-def _strip_cell(result: Any, run_list: str, variant: str | None) -> SafeString:
+def _strip_cell(result: Any, run_url: Callable[[int], str], variant: str | None) -> SafeString:
     if result is None:
         return markup('<span class="cell empty" title="not run in this variant"></span>')
     external_id = result.run.external_id
     return markup(
-        '<a class="cell status-{}" href="{}{}/#result-{}" title="{} · {} · {} · {}">'
+        '<a class="cell status-{}" href="{}#result-{}" title="{} · {} · {} · {}">'
         '<span class="visually-hidden">{} {}</span></a>',
         result.status,
-        run_list,
-        result.run_id,
+        run_url(result.run_id),
         result.pk,
         external_id,
         result.run.suite.name if variant is None else variant,
@@ -260,16 +252,15 @@ def _strip_cell(result: Any, run_list: str, variant: str | None) -> SafeString:
 @register.simple_tag
 def history_rows(results: Iterable[Any], slug: str) -> SafeString:
     """A scenario's results, newest first: run, suite, variant, commit, start, status, time."""
-    run_list = _run_list(slug)
+    run_url = run_urls(slug)
     return markup_join(
         "\n",
-        '<tr><td><a href="{}{}/">{}</a></td><td>{}</td><td>{}</td><td class="mono">{}</td>'
+        '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td class="mono">{}</td>'
         '<td>{}</td><td><span class="status status-{}">{}</span></td>'
         '<td class="num">{}</td></tr>',
         (
             (
-                run_list,
-                result.run_id,
+                run_url(result.run_id),
                 result.run.external_id,
                 result.run.suite.name,
                 result.variant or "—",
