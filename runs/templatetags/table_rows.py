@@ -136,51 +136,49 @@ _FAILURE_LEAD = (
 )
 
 
-def _failure_lead(
-    failure: Any, run_url: Callable[[int], str], scenario_url: Callable[[str], str]
-) -> tuple:
-    return (
-        moment(failure.started_at),
-        run_url(failure.run_id),
-        failure.result_id,
-        failure.run.external_id,
-        scenario_url(failure.scenario.key),
-        failure.scenario.key,
+def _failure_table(
+    failures: Iterable[Any], slug: str, last_cells: str, last: Callable[[Any], tuple]
+) -> SafeString:
+    """Rows of failures: the first cells every failure table has, then `last_cells` filled
+    from `last(failure)`."""
+    run_url, scenario_url = run_urls(slug), scenario_urls(slug)
+    return markup_join(
+        "\n",
+        _FAILURE_LEAD + last_cells + "</tr>",
+        (
+            (
+                moment(failure.started_at),
+                run_url(failure.run_id),
+                failure.result_id,
+                failure.run.external_id,
+                scenario_url(failure.scenario.key),
+                failure.scenario.key,
+                *last(failure),
+            )
+            for failure in failures
+        ),
     )
 
 
 @register.simple_tag
 def reason_example_rows(failures: Iterable[Any], slug: str) -> SafeString:
     """A reason's latest failures: when, the run, scenario, the message as written."""
-    run_url, scenario_url = run_urls(slug), scenario_urls(slug)
-    return markup_join(
-        "\n",
-        _FAILURE_LEAD + '<td class="wrap">{}</td></tr>',
-        (
-            (
-                *_failure_lead(failure, run_url, scenario_url),
-                truncated(failure.message or failure.observed, 200),
-            )
-            for failure in failures
-        ),
+    return _failure_table(
+        failures,
+        slug,
+        '<td class="wrap">{}</td>',
+        lambda failure: (truncated(failure.message or failure.observed, 200),),
     )
 
 
 @register.simple_tag
 def failure_rows(failures: Iterable[Any], slug: str) -> SafeString:
     """Failures, latest first: when, the run, scenario, organization, message."""
-    run_url, scenario_url = run_urls(slug), scenario_urls(slug)
-    return markup_join(
-        "\n",
-        _FAILURE_LEAD + '<td class="mono">{}</td><td class="wrap">{}</td></tr>',
-        (
-            (
-                *_failure_lead(failure, run_url, scenario_url),
-                failure.organization_under_test,
-                truncated(failure.message, 120),
-            )
-            for failure in failures
-        ),
+    return _failure_table(
+        failures,
+        slug,
+        '<td class="mono">{}</td><td class="wrap">{}</td>',
+        lambda failure: (failure.organization_under_test, truncated(failure.message, 120)),
     )
 
 
