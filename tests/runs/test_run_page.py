@@ -183,3 +183,66 @@ def test_artifacts_that_are_urls_or_under_the_projects_base_are_links(member, pr
     assert '<a href="https://ci.example.test/artifacts/logs/run%207/report.json"' in html
     assert '<li class="mono">/home/runner/work/app/db.csv</li>' in html
     assert 'href="javascript' not in html and "javascript:alert(1)" in html
+
+
+def test_every_report_text_on_a_failure_card_is_escaped(member, project):
+    marker = '<b id="x">&amp;"\'</b>'
+    escaped = "&lt;b id=&quot;x&quot;&gt;&amp;amp;&quot;&#x27;&lt;/b&gt;"
+    failure = a_failure(
+        invariantId=None,
+        message=marker,
+        organizationUnderTest=marker,
+        keyEntityIds={marker: marker},
+        expected=marker,
+        observed=marker,
+        artifacts=[marker],
+        evidence=[{"label": marker, "rows": [{marker: marker, "org_id": "org-z"}]}],
+    )
+    scenario = a_scenario("BID-001", "failed", title=marker, file=marker, failures=[failure])
+    run = nightly(project, 1, [scenario])
+
+    html = member.get(f"/p/dispatch/runs/{run.pk}/").content.decode()
+
+    assert marker not in html
+    # title, file, message, organization, entity name and value, expected, observed,
+    # evidence label, column and cell, the org cell's title, the artifact
+    assert html.count(escaped) >= 13
+    assert 'title="not &lt;b id=&quot;x&quot;&gt;' in html
+
+
+def test_a_failures_entity_ids_link_to_a_search_for_each(member, project):
+    ids = {"bidWindowId": "bw 17/&x", "count": 1234, "missing": None}
+    run = nightly(project, 1, [a_scenario("BID-001", "failed",
+                                          failures=[a_failure(keyEntityIds=ids)])])  # fmt: skip
+
+    html = member.get(f"/p/dispatch/runs/{run.pk}/").content.decode()
+
+    assert '<a href="/p/dispatch/search/?q=bw%2017/%26x">bw 17/&amp;x</a>' in html
+    assert '<a href="/p/dispatch/search/?q=1234">1234</a>' in html
+    assert '<dt>missing</dt><dd class="mono">null</dd>' in html
+
+
+def test_evidence_shows_nulls_and_says_how_many_of_its_rows_are_shown(member, project):
+    rows = [{"id": f"n-{n}", "org_id": "org-a", "note": None} for n in range(250)]
+    failure = a_failure(evidence=[{"label": "", "rows": rows}])
+    run = nightly(project, 1, [a_scenario("BID-001", "failed", failures=[failure])])
+
+    html = member.get(f"/p/dispatch/runs/{run.pk}/").content.decode()
+
+    assert 'Evidence <span class="muted">250 rows, first 200 shown</span>' in html
+    assert html.count('<td class="mono null">null</td>') == 200
+    assert "n-199" in html and "n-200" not in html
+
+
+def test_a_retried_failure_without_an_invariant_shows_its_attempt_and_a_diagnostics_gap(
+    member, project
+):
+    failing = a_scenario("BID-001", "failed", attempt=2, failures=[a_failure(invariantId=None)])
+    run = nightly(project, 1, [failing, a_scenario("BID-002", "failed", failures=[])])
+
+    html = member.get(f"/p/dispatch/runs/{run.pk}/").content.decode()
+
+    assert "5.1s · attempt 2" in html
+    assert '<span class="gap-tag">no invariant id</span>' in html
+    assert "this failure does not name the invariant it broke" in html
+    assert "this failure reported no invariant failure" in html
