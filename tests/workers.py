@@ -32,13 +32,17 @@ def worker_database_url() -> str:
 
 
 class Worker:
-    """`celery worker` in its own process group; `kill()` is a SIGKILL by PID."""
+    """`celery worker` in its own process group; `kill()` is a SIGKILL by PID. One process
+    (`--pool=solo`) unless `processes` asks for a prefork pool of that many."""
 
-    def __init__(self, *, beat_schedule: Path | None = None, **env: str) -> None:
+    def __init__(
+        self, *, beat_schedule: Path | None = None, processes: int = 0, **env: str
+    ) -> None:
         self.env = {**os.environ, "DATABASE_URL": worker_database_url(), **env}
         self.celery = str(Path(sys.executable).parent / "celery")
         queue = settings.CELERY_TASK_DEFAULT_QUEUE
-        command = [self.celery, "-A", "triage", "worker", "-Q", queue, "--pool=solo",
+        pool = ["--pool=prefork", f"--concurrency={processes}"] if processes else ["--pool=solo"]
+        command = [self.celery, "-A", "triage", "worker", "-Q", queue, *pool,
                    "--without-gossip", "--without-mingle", "--loglevel=INFO"]  # fmt: skip
         if beat_schedule is not None:
             command += ["--beat", "--schedule", str(beat_schedule)]

@@ -1,7 +1,7 @@
 import os
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import worker_before_create_process, worker_process_init
 
 from triage.worker_gc import worker_gc_tuned
 
@@ -13,7 +13,16 @@ app = Celery("triage")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
 
+@worker_before_create_process.connect
+def _pool_parent_gc_tuned(**_: object) -> None:
+    # In the pool's parent, before each fork: what it loaded (the app, the tasks) is frozen
+    # there, so a child's collections leave those objects alone. A child collecting them
+    # would write to every one and copy the memory pages it shares with the parent.
+    worker_gc_tuned()
+
+
 @worker_process_init.connect
 def _worker_gc_tuned(**_: object) -> None:
-    # Each pool process, once it is forked and has loaded the tasks: as a web worker does.
+    # Each pool process (the worker itself with --pool=solo) once it has loaded the tasks, as
+    # a web worker does; in a forked child only what it made since the fork is left to freeze.
     worker_gc_tuned()
