@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import BigIntegerField, Case, Count, F, Value, When
+from django.db.models.functions import Greatest, Least
 from django.urls import reverse
 from django.utils import timezone
 
@@ -237,29 +238,55 @@ def _create(run: Run, key: str, group: _Group, flaky: dict[int, str], rules: lis
     return defect
 
 
-def _seen_again(run: Run, defect: Defect, count: int) -> bool:
-    """Count new occurrences; a resolved defect failing in a later run reopens. True if so."""
-    regressed = defect.state == Defect.State.RESOLVED and (
-        defect.resolved_at is None or run.started_at > defect.resolved_at
+def _regression(run: Run, defect: Defect) -> DefectEvent | None:
+    """A resolved defect failing in a later run reopens: written, and its event returned."""
+    if defect.state != Defect.State.RESOLVED or (
+        defect.resolved_at is not None and run.started_at <= defect.resolved_at
+    ):
+        return None
+    Defect.objects.filter(pk=defect.pk).update(
+        state=Defect.State.REGRESSED, version=F("version") + 1, changed_by=None
     )
-    # Counting occurrences is no change of the defect's decisions, so `version` stays: a
-    # person acting on a busy defect is not refused because CI keeps reporting it.
-    updates: dict = {"occurrence_count": F("occurrence_count") + count}
-    if run.started_at >= defect.last_seen:
-        updates.update(last_seen=run.started_at, last_run=run)
-    if run.started_at < defect.first_seen:
-        updates["first_seen"] = run.started_at
-    if regressed:
-        updates.update(state=Defect.State.REGRESSED, version=F("version") + 1, changed_by=None)
-    Defect.objects.filter(pk=defect.pk).update(**updates)
-    if regressed:
-        defect.state = Defect.State.REGRESSED  # as the run's message will name it
-    if regressed:
-        DefectEvent.objects.create(
-            defect=defect, kind=DefectEvent.Kind.REGRESSION, from_value=Defect.State.RESOLVED,
-            to_value=Defect.State.REGRESSED, text=f"failed again in run {run.external_id}",
-        )  # fmt: skip
-    return regressed
+    defect.state, defect.changed_by = Defect.State.REGRESSED, None  # as the message names it
+    defect.version += 1
+    return DefectEvent(
+        defect=defect, kind=DefectEvent.Kind.REGRESSION, from_value=Defect.State.RESOLVED,
+        to_value=Defect.State.REGRESSED, text=f"failed again in run {run.external_id}",
+    )  # fmt: skip
+
+
+def _counts_add(run: Run, counted: list[tuple[Defect, int, int | None]]) -> None:
+    """Add each defect's new occurrences, move its first and last seen to take in the run,
+    and set an incident's scenario count: one statement for all the defects that change
+    alike, however many the run touched. Counting occurrences is no change of the defect's
+    decisions, so `version` stays: a person acting on a busy defect is not refused because CI
+    keeps reporting it."""
+    started = run.started_at
+    alike: dict[tuple[int, int | None], list[int]] = defaultdict(list)
+    for defect, occurrences, scenarios in counted:
+        alike[occurrences, scenarios].append(defect.pk)
+    for (occurrences, scenarios), pks in alike.items():
+        changes = {
+            "occurrence_count": F("occurrence_count") + occurrences,
+            "last_run_id": Case(
+                When(last_seen__lte=started, then=Value(run.pk)),
+                default=F("last_run_id"),
+                output_field=BigIntegerField(),
+            ),
+            "last_seen": Greatest("last_seen", Value(started)),
+            "first_seen": Least("first_seen", Value(started)),
+        }
+        if scenarios is not None:
+            changes["scenario_count"] = Value(scenarios)
+        Defect.objects.filter(pk__in=pks).update(**changes)
+    for defect, occurrences, scenarios in counted:
+        # As stored: the rows are locked by this grouping, so nothing else changed them.
+        defect.occurrence_count += occurrences
+        if started >= defect.last_seen:
+            defect.last_seen, defect.last_run = started, run
+        defect.first_seen = min(defect.first_seen, started)
+        if scenarios is not None:
+            defect.scenario_count = scenarios
 
 
 def _suggest_flake_for_open_defects(run: Run, flaky: dict[int, str]) -> None:
@@ -301,12 +328,16 @@ def _shared_causes(run: Run, groups: dict[str, _Group], defects: dict[str, Defec
         linked = [defects[key] for key in sorted(keys) if key in defects]
         cause.defects.add(*linked)
         causes.append(cause)
-        for defect in linked:
-            DefectEvent.objects.create(
-                defect=defect, kind=DefectEvent.Kind.ESCALATION, to_value="shared cause",
-                text=f"likely one shared cause: {signature} fails in {len(areas)} areas "
-                f"({', '.join(areas)}) of run {run.external_id}",
-            )  # fmt: skip
+        text = (
+            f"likely one shared cause: {signature} fails in {len(areas)} areas "
+            f"({', '.join(areas)}) of run {run.external_id}"
+        )
+        DefectEvent.objects.bulk_create(
+            DefectEvent(
+                defect=defect, kind=DefectEvent.Kind.ESCALATION, to_value="shared cause", text=text
+            )
+            for defect in linked
+        )
     return causes
 
 
@@ -353,7 +384,8 @@ def _defects_of(
 def _record_occurrences(
     run: Run, groups: dict[str, _Group], defects: dict[str, Defect], outcome: RecordOutcome
 ) -> None:
-    """Link each failing result to its defect, count it, and reopen resolved defects."""
+    """Link each failing result to its defect, count it, and reopen resolved defects. Every
+    defect of the run is locked (`_defects_of`) until the grouping commits."""
     DefectOccurrence.objects.bulk_create(
         [
             DefectOccurrence(
@@ -366,23 +398,41 @@ def _record_occurrences(
         ignore_conflicts=True,
     )  # fmt: skip
     new_ids = {defect.pk for defect in outcome.created}
+    scenarios = _incident_scenarios_add(groups, defects)
+    counted, regressions = [], []
     for key, group in groups.items():
         defect = defects[key]
         # One occurrence per failing result, however many failures it reported.
         results = len({result_id for result_id, _ in group.occurrences})
-        if defect.pk in new_ids:
-            Defect.objects.filter(pk=defect.pk).update(occurrence_count=results)
-        elif _seen_again(run, defect, results):
+        counted.append((defect, results, scenarios.get(defect.pk)))
+        if defect.pk not in new_ids and (event := _regression(run, defect)) is not None:
             outcome.regressed.append(defect)
-        if defect.is_incident:
-            held = sorted(group.scenario_ids)
-            IncidentScenario.objects.bulk_create(
-                [IncidentScenario(defect=defect, scenario_id=sid) for sid in held],
-                ignore_conflicts=True,
-            )
-            scenarios = IncidentScenario.objects.filter(defect=defect).count()
-            Defect.objects.filter(pk=defect.pk).update(scenario_count=scenarios)
-            defect.scenario_count = scenarios
+            regressions.append(event)
+    _counts_add(run, counted)
+    DefectEvent.objects.bulk_create(regressions)
+
+
+def _incident_scenarios_add(groups: dict[str, _Group], defects: dict[str, Defect]) -> dict:
+    """Add the run's scenarios to its incidents; how many scenarios each incident now holds,
+    by defect id."""
+    incidents = {defects[key].pk: group for key, group in groups.items()
+                 if defects[key].is_incident}  # fmt: skip
+    if not incidents:
+        return {}
+    IncidentScenario.objects.bulk_create(
+        [
+            IncidentScenario(defect_id=pk, scenario_id=scenario_id)
+            for pk, group in sorted(incidents.items())
+            for scenario_id in sorted(group.scenario_ids)
+        ],
+        ignore_conflicts=True,
+    )
+    return dict(
+        IncidentScenario.objects.filter(defect_id__in=list(incidents))
+        .values_list("defect_id")
+        .annotate(scenarios=Count("pk"))
+        .order_by()
+    )
 
 
 def _notify(run: Run, outcome: RecordOutcome) -> None:

@@ -102,6 +102,22 @@ def test_an_older_run_uploaded_late_does_not_reopen_a_resolved_defect(project):
     assert defect.first_seen < defect.last_seen
 
 
+def test_a_late_older_run_moves_first_seen_back_and_leaves_the_last_run_as_it_was(project):
+    newer = [a_scenario(f"BID-00{n}", "failed") for n in (1, 2, 3)]
+    a_triaged_run(project, a_report("run-new", newer, **ago(10)))
+    # BID-002 fails twice in one result: still one occurrence.
+    older = [a_scenario("BID-001", "failed"),
+             a_scenario("BID-002", "failed", failures=[a_failure(), a_failure()])]  # fmt: skip
+    late = a_triaged_run(project, a_report("run-old", older, **ago(60)))
+
+    first, second, third = (defect_of(project, f"BID-00{n}|TENANT-004") for n in (1, 2, 3))
+    assert [d.occurrence_count for d in (first, second, third)] == [2, 2, 1]
+    assert first.first_seen == second.first_seen == late.started_at
+    assert third.first_seen == third.last_seen > late.started_at
+    assert first.last_seen == second.last_seen == third.last_seen
+    assert {d.last_run.external_id for d in (first, second, third)} == {"run-new"}
+
+
 def test_three_areas_failing_on_one_invariant_kind_are_one_shared_cause(project):
     def failing(scenario_id: str, invariant_id: str) -> dict:
         failure = a_failure(invariantId=invariant_id, message=f"{scenario_id} saw another org")
