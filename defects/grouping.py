@@ -269,7 +269,7 @@ def _counts_add(run: Run, counted: list[tuple[Defect, int, int | None]]) -> None
         changes = {
             "occurrence_count": F("occurrence_count") + occurrences,
             "last_run_id": Case(
-                When(last_seen__lte=started, then=Value(run.pk)),
+                When(last_seen__lte=started, then=Value(run.pk, BigIntegerField())),
                 default=F("last_run_id"),
                 output_field=BigIntegerField(),
             ),

@@ -1,3 +1,4 @@
+import gc
 import os
 
 from celery import Celery
@@ -15,10 +16,13 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 
 @worker_before_create_process.connect
 def _pool_parent_gc_tuned(**_: object) -> None:
-    # In the pool's parent, before each fork: what it loaded (the app, the tasks) is frozen
-    # there, so a child's collections leave those objects alone. A child collecting them
-    # would write to every one and copy the memory pages it shares with the parent.
-    worker_gc_tuned()
+    # In the pool's parent, before its first fork: what it loaded (the app, the tasks) is
+    # frozen there, so a child's collections leave those objects alone. A child collecting
+    # them would write to every one and copy the memory pages it shares with the parent.
+    # Once only: a child replacing one that died shares what the first freeze kept, and what
+    # the parent holds later (messages in flight) must stay collectable.
+    if not gc.get_freeze_count():
+        worker_gc_tuned()
 
 
 @worker_process_init.connect
