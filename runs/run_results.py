@@ -126,7 +126,9 @@ def run_results(run: Run, filters: dict[str, Any], page_number: str | None) -> R
 def _area_counts(run: Run) -> list[AreaCount]:
     per_area: dict[str, dict[str, int]] = {}
     for row in (
-        ScenarioResult.objects.filter(run=run)
+        # The catalog rows of the run's own project only (a result's scenario is always one):
+        # the join then reads that project's catalog, not every project's.
+        ScenarioResult.objects.filter(run=run, scenario__project_id=run.project_id)
         .values("scenario__area", "status")
         .annotate(n=Count("id"))
         .order_by()
