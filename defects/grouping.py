@@ -4,7 +4,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import BigIntegerField, Case, Count, F, Value, When
 from django.db.models.functions import Greatest, Least
 from django.urls import reverse
@@ -17,6 +17,7 @@ from defects.models import (
     DefectEvent,
     DefectOccurrence,
     IncidentScenario,
+    RoutingRule,
     SharedCause,
     TriagedRun,
     TriageSettings,
@@ -189,7 +190,11 @@ def _with_incidents(run: Run, failures: _Failures) -> dict[str, _Group]:
     return regrouped
 
 
-def _create(run: Run, key: str, group: _Group, flaky: dict[int, str], rules: list) -> Defect | None:
+def _unsaved(
+    run: Run, key: str, group: _Group, flaky: dict[int, str], rules: list
+) -> tuple[Defect, RoutingRule | None]:
+    """A new defect for the group, classified (a suggestion) and routed, and the rule that
+    routed it."""
     suggestion = suggest_class(
         run=run,
         has_invariant=group.invariant_id is not None or group.has_invariant,
@@ -205,26 +210,27 @@ def _create(run: Run, key: str, group: _Group, flaky: dict[int, str], rules: lis
         file=group.file,
     )
     rule = route(rules, target)
-    try:
-        with transaction.atomic():
-            defect = Defect.objects.create(
-                project_id=run.project_id,
-                kind=group.kind,
-                scenario_id=group.scenario_id,
-                invariant_id=group.invariant_id,
-                reason_id=group.reason_id,
-                fingerprint=key,
-                suggested_class=suggestion.defect_class if suggestion else "",
-                suggestion_reason=suggestion.reason if suggestion else "",
-                owner_team=rule.team if rule else None,
-                routed_by=rule,
-                first_seen=run.started_at,
-                last_seen=run.started_at,
-                last_run=run,
-            )
-    except IntegrityError:
-        return None  # Created by a concurrent run meanwhile; treated as seen again.
-    events = [DefectEvent(defect=defect, kind=DefectEvent.Kind.CREATED, to_value=key[:200],
+    defect = Defect(
+        project_id=run.project_id,
+        kind=group.kind,
+        scenario_id=group.scenario_id,
+        invariant_id=group.invariant_id,
+        reason_id=group.reason_id,
+        fingerprint=key,
+        suggested_class=suggestion.defect_class if suggestion else "",
+        suggestion_reason=suggestion.reason if suggestion else "",
+        owner_team=rule.team if rule else None,
+        routed_by=rule,
+        first_seen=run.started_at,
+        last_seen=run.started_at,
+        last_run=run,
+    )
+    return defect, rule
+
+
+def _creation_events(run: Run, defect: Defect, rule: RoutingRule | None) -> list[DefectEvent]:
+    events = [DefectEvent(defect=defect, kind=DefectEvent.Kind.CREATED,
+                          to_value=defect.fingerprint[:200],
                           text=f"first seen in run {run.external_id}")]  # fmt: skip
     if rule and rule.team:
         source = f" ({rule.source})" if rule.source else ""
@@ -234,7 +240,36 @@ def _create(run: Run, key: str, group: _Group, flaky: dict[int, str], rules: lis
                 text=f"routed by rule {rule.position}{source}",
             )
         )  # fmt: skip
-    DefectEvent.objects.bulk_create(events)
+    return events
+
+
+def _create_all(
+    run: Run, new: list[tuple[str, _Group]], flaky: dict[int, str], rules: list
+) -> dict[str, Defect]:
+    """The new groups' defects, created together in key order; none when one of them was
+    created by a concurrent run meanwhile (the caller then creates them one at a time)."""
+    if not new or not connection.features.can_return_rows_from_bulk_insert:
+        return {}
+    built = [_unsaved(run, key, group, flaky, rules) for key, group in new]
+    try:
+        with transaction.atomic():
+            Defect.objects.bulk_create([defect for defect, _ in built])
+    except IntegrityError:
+        return {}
+    DefectEvent.objects.bulk_create(
+        event for defect, rule in built for event in _creation_events(run, defect, rule)
+    )
+    return {defect.fingerprint: defect for defect, _ in built}
+
+
+def _create(run: Run, key: str, group: _Group, flaky: dict[int, str], rules: list) -> Defect | None:
+    defect, rule = _unsaved(run, key, group, flaky, rules)
+    try:
+        with transaction.atomic():
+            defect.save(force_insert=True)
+    except IntegrityError:
+        return None  # Created by a concurrent run meanwhile; treated as seen again.
+    DefectEvent.objects.bulk_create(_creation_events(run, defect, rule))
     return defect
 
 
@@ -364,9 +399,15 @@ def _defects_of(
         .order_by("pk")
     }
     rules = project_rules(run.project_id)
+    new = [(key, group) for key, group in sorted(groups.items()) if key not in existing]
+    created = _create_all(run, new, flaky, rules)
     defects: dict[str, Defect] = {}
     for key, group in sorted(groups.items()):
         defect = existing.get(key)
+        if defect is None and key in created:
+            outcome.created.append(created[key])
+            defects[key] = created[key]
+            continue
         if defect is None:
             defect = _create(run, key, group, flaky, rules)
             if defect is not None:

@@ -1,9 +1,11 @@
 """Failures become defects: grouped by scenario and invariant, counted once per result,
 reopened when they fail again, joined into shared causes; and the sweep that catches up."""
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection, connections, transaction
 
 from defects.actions import defect_resolve
 from defects.grouping import defects_record_run
@@ -23,6 +25,7 @@ from tests.builders import (
     defect_of,
     later,
 )
+from tests.workers import wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -178,3 +181,52 @@ def test_a_scenario_id_too_long_for_an_event_line_is_still_grouped(project):
     ]))  # fmt: skip
 
     assert sorted(Defect.objects.values_list("scenario__key", flat=True)) == ["BID-001", long_id]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_defect_another_run_creates_meanwhile_is_counted_once_not_duplicated(project):
+    run = a_stored_run(project, a_report("run-1", [a_scenario("BID-001", "failed"),
+                                                   a_scenario("BID-002", "failed")]))  # fmt: skip
+    created, release, outcome = threading.Event(), threading.Event(), {}
+
+    def other_grouping_creates_bid_002() -> None:
+        try:
+            with transaction.atomic():
+                earlier = datetime(2026, 1, 1, tzinfo=UTC)
+                Defect.objects.create(project=project, fingerprint="BID-002|TENANT-004",
+                                      first_seen=earlier, last_seen=earlier)  # fmt: skip
+                created.set()
+                release.wait(30)
+        finally:
+            connections.close_all()
+
+    def this_grouping() -> None:
+        try:
+            outcome["run"] = defects_record_run(run=run)
+        finally:
+            connections.close_all()
+
+    other = threading.Thread(target=other_grouping_creates_bid_002)
+    other.start()
+    assert created.wait(30)
+    grouping = threading.Thread(target=this_grouping)
+    grouping.start()
+
+    def grouping_waits_on_the_new_defect() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                           "AND datname = current_database()")  # fmt: skip
+            return cursor.fetchone()[0] > 0
+
+    waited = wait_for(grouping_waits_on_the_new_defect, 20)
+    release.set()
+    other.join(30)
+    grouping.join(30)
+
+    assert waited, "the grouping never met the other run's uncommitted defect"
+    assert [d.fingerprint for d in outcome["run"].created] == ["BID-001|TENANT-004"]
+    assert [d.fingerprint for d in outcome["run"].seen_again] == ["BID-002|TENANT-004"]
+    assert Defect.objects.filter(project=project).count() == 2
+    assert defect_of(project, "BID-002|TENANT-004").occurrence_count == 1
+    assert defect_of(project, "BID-002|TENANT-004").last_run == run
+    assert DefectEvent.objects.filter(kind="created").count() == 1
