@@ -187,7 +187,12 @@ def test_a_scenario_id_too_long_for_an_event_line_is_still_grouped(project):
 def test_a_defect_another_run_creates_meanwhile_is_counted_once_not_duplicated(project):
     run = a_stored_run(project, a_report("run-1", [a_scenario("BID-001", "failed"),
                                                    a_scenario("BID-002", "failed")]))  # fmt: skip
-    created, release, outcome = threading.Event(), threading.Event(), {}
+    created, release, seen = threading.Event(), threading.Event(), {}
+
+    def backend() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            return cursor.fetchone()[0]
 
     def other_grouping_creates_bid_002() -> None:
         try:
@@ -195,6 +200,7 @@ def test_a_defect_another_run_creates_meanwhile_is_counted_once_not_duplicated(p
                 earlier = datetime(2026, 1, 1, tzinfo=UTC)
                 Defect.objects.create(project=project, fingerprint="BID-002|TENANT-004",
                                       first_seen=earlier, last_seen=earlier)  # fmt: skip
+                seen["other"] = backend()
                 created.set()
                 release.wait(30)
         finally:
@@ -202,30 +208,39 @@ def test_a_defect_another_run_creates_meanwhile_is_counted_once_not_duplicated(p
 
     def this_grouping() -> None:
         try:
-            outcome["run"] = defects_record_run(run=run)
+            seen["grouping"] = backend()
+            seen["outcome"] = defects_record_run(run=run)
+        except Exception as error:  # reported by the test below
+            seen["error"] = error
         finally:
             connections.close_all()
 
-    other = threading.Thread(target=other_grouping_creates_bid_002)
-    other.start()
-    assert created.wait(30)
-    grouping = threading.Thread(target=this_grouping)
-    grouping.start()
-
-    def grouping_waits_on_the_new_defect() -> bool:
+    def grouping_waits_on_the_other() -> bool:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                           "AND datname = current_database()")  # fmt: skip
-            return cursor.fetchone()[0] > 0
+            cursor.execute(
+                "SELECT %s = ANY(pg_blocking_pids(%s))", [seen["other"], seen.get("grouping", 0)]
+            )
+            return cursor.fetchone()[0]
 
-    waited = wait_for(grouping_waits_on_the_new_defect, 20)
-    release.set()
-    other.join(30)
-    grouping.join(30)
-
+    other = threading.Thread(target=other_grouping_creates_bid_002)
+    grouping = threading.Thread(target=this_grouping)
+    other.start()
+    try:
+        assert created.wait(30)
+        grouping.start()
+        # The grouping does not see the other's defect yet: it meets it only on inserting its
+        # own, and waits there for the other to commit.
+        waited = wait_for(grouping_waits_on_the_other, 20)
+    finally:
+        release.set()
+        other.join(30)
+        if grouping.ident is not None:  # started
+            grouping.join(30)
     assert waited, "the grouping never met the other run's uncommitted defect"
-    assert [d.fingerprint for d in outcome["run"].created] == ["BID-001|TENANT-004"]
-    assert [d.fingerprint for d in outcome["run"].seen_again] == ["BID-002|TENANT-004"]
+    assert "error" not in seen, seen.get("error")
+    outcome = seen["outcome"]
+    assert [d.fingerprint for d in outcome.created] == ["BID-001|TENANT-004"]
+    assert [d.fingerprint for d in outcome.seen_again] == ["BID-002|TENANT-004"]
     assert Defect.objects.filter(project=project).count() == 2
     assert defect_of(project, "BID-002|TENANT-004").occurrence_count == 1
     assert defect_of(project, "BID-002|TENANT-004").last_run == run
