@@ -404,12 +404,8 @@ def _defects_of(
     defects: dict[str, Defect] = {}
     for key, group in sorted(groups.items()):
         defect = existing.get(key)
-        if defect is None and key in created:
-            outcome.created.append(created[key])
-            defects[key] = created[key]
-            continue
         if defect is None:
-            defect = _create(run, key, group, flaky, rules)
+            defect = created.get(key) or _create(run, key, group, flaky, rules)
             if defect is not None:
                 outcome.created.append(defect)
                 defects[key] = defect

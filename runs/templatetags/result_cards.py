@@ -7,9 +7,9 @@ language's cost per value was most of that page's time. Every value is escaped
 template's blocks between the two tags."""
 
 from typing import Any
-from urllib.parse import quote
 
 from django import template
+from django.template.defaultfilters import pluralize, urlencode
 from django.utils.safestring import SafeString, mark_safe
 
 from runs.markup import markup, markup_join
@@ -120,8 +120,7 @@ def _failure(entry: Any, artifact_base_url: str, search_url: str) -> str:
 def _searchable(value: str | None, search_url: str) -> SafeString | str:
     if value is None:
         return "null"
-    # As the template's `urlencode` filter: "/" stays as it is.
-    return markup('<a href="{}?q={}">{}</a>', search_url, quote(value, safe="/"), value)
+    return markup('<a href="{}?q={}">{}</a>', search_url, urlencode(value), value)
 
 
 def _artifact(path: str, artifact_base_url: str) -> SafeString:
@@ -137,7 +136,7 @@ def _evidence(table: Any, organization: str) -> SafeString:
         markup(
             ' <span class="leak">{} cell{} from another organization</span>',
             table.foreign_org_cells,
-            _plural(table.foreign_org_cells),
+            pluralize(table.foreign_org_cells),
         )
         if table.foreign_org_cells
         else ""
@@ -149,7 +148,7 @@ def _evidence(table: Any, organization: str) -> SafeString:
         "<thead><tr>{}</tr></thead>\n<tbody>\n{}</tbody>\n</table>\n</div>\n</div>\n",
         table.label or "Evidence",
         table.total_rows,
-        _plural(table.total_rows),
+        pluralize(table.total_rows),
         f", first {shown} shown" if table.hidden_rows else "",
         leak,
         markup_join("", '<th class="mono">{}</th>', ((column,) for column in table.columns)),
@@ -175,7 +174,3 @@ def _evidence_row(row: list[Any], foreign_title: SafeString) -> SafeString:
             ),
         ),
     )
-
-
-def _plural(count: int) -> str:
-    return "" if count == 1 else "s"
