@@ -37,6 +37,9 @@ from runs.parts import run_is_complete
 SHARED_CAUSE_AREAS = 3
 # A share of a small run is no outage: two of five scenarios failing alike are two defects.
 INCIDENT_MIN_FOR_SHARE = 3
+# The first key of PostgreSQL's two-key advisory locks that groupings take; the second is the
+# project's id.
+GROUPING_LOCK_KEY = 0x6772
 
 
 @dataclass
@@ -496,6 +499,24 @@ def _notify(run: Run, outcome: RecordOutcome) -> None:
     )
 
 
+def _one_grouping_of_the_project_at_a_time(project_id: int) -> None:
+    """Wait for any other grouping of the project to commit, and hold the project until this
+    one does.
+
+    Side by side, two groupings of one project could deadlock: the first had just created a
+    defect the second was inserting too, so the second waited on it, while the second held a
+    defect created after the first had looked for it, which the first then asked for.
+    PostgreSQL aborted one and its run waited for the sweep. Taking turns costs little: a
+    project's runs mostly share their defects, whose row locks had them take turns already.
+    SQLite writes one transaction at a time anyway."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, %s)", [GROUPING_LOCK_KEY, project_id % 2**31]
+        )
+
+
 @transaction.atomic
 def defects_record_run(*, run: Run, now: datetime | None = None) -> RecordOutcome:
     """Group the run's failures into defects once each, when the run is whole.
@@ -504,6 +525,7 @@ def defects_record_run(*, run: Run, now: datetime | None = None) -> RecordOutcom
     and the checks of a whole run (shared causes) are made, once. A part arriving later
     still has its failures grouped. Calling again does nothing new."""
     outcome = RecordOutcome()
+    _one_grouping_of_the_project_at_a_time(run.project_id)
     # One grouping of a run at a time: a part, the sweep and a replay may call together.
     run = (
         Run.objects.select_for_update(of=("self",), no_key=True)

@@ -14,6 +14,7 @@ from defects.periodic import sweep_defects
 from defects.selectors import defect_view
 from tests.builders import (
     a_failure,
+    a_project,
     a_report,
     a_rule,
     a_scenario,
@@ -245,3 +246,65 @@ def test_a_defect_another_run_creates_meanwhile_is_counted_once_not_duplicated(p
     assert defect_of(project, "BID-002|TENANT-004").occurrence_count == 1
     assert defect_of(project, "BID-002|TENANT-004").last_run == run
     assert DefectEvent.objects.filter(kind="created").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_groupings_of_one_project_take_turns_and_other_projects_go_on(project):
+    """Two groupings of one project side by side could deadlock (see the grouping's lock), so
+    the second waits for the first to commit, even when their runs share no defect."""
+    first = a_stored_run(project, a_report("run-1", [a_scenario("BID-001", "failed")]))
+    second = a_stored_run(project, a_report("run-2", [a_scenario("UI-009", "failed")]))
+    other_project = a_project(slug="billing", name="Billing")[0]
+    elsewhere = a_stored_run(other_project, a_report("run-1", [a_scenario("API-001", "failed")]))
+    grouped, release, seen = threading.Event(), threading.Event(), {}
+
+    def backend() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            return cursor.fetchone()[0]
+
+    def in_a_thread(name: str, work) -> threading.Thread:
+        def target() -> None:
+            try:
+                seen[f"{name} backend"] = backend()
+                work()
+                seen[name] = "done"
+            except Exception as error:  # reported by the test below
+                seen[f"{name} error"] = error
+            finally:
+                connections.close_all()
+
+        thread = threading.Thread(target=target)
+        thread.start()
+        return thread
+
+    def first_grouping_kept_open() -> None:
+        with transaction.atomic():
+            defects_record_run(run=first)
+            grouped.set()
+            release.wait(30)
+
+    def second_waits_on_the_first() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT %s = ANY(pg_blocking_pids(%s))",
+                [seen["first backend"], seen.get("second backend", 0)],
+            )
+            return cursor.fetchone()[0]
+
+    threads = [in_a_thread("first", first_grouping_kept_open)]
+    try:
+        assert grouped.wait(30), seen
+        threads.append(in_a_thread("second", lambda: defects_record_run(run=second)))
+        threads.append(in_a_thread("elsewhere", lambda: defects_record_run(run=elsewhere)))
+        waited = wait_for(second_waits_on_the_first, 20)
+        assert wait_for(lambda: "elsewhere" in seen or "elsewhere error" in seen, 20), seen
+        assert "second" not in seen, "the second grouping finished before the first committed"
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join(30)
+    assert waited, "the second grouping of the project did not wait for the first"
+    assert not [key for key in seen if key.endswith("error")], seen
+    assert defect_of(project, "UI-009|TENANT-004").last_run == second
+    assert defect_of(other_project, "API-001|TENANT-004").last_run == elsewhere
