@@ -195,6 +195,9 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+# With a cache every web process shares, a page reads its session there instead of asking the
+# database; a cache of each process's own would keep a session another process ended.
+SESSION_ENGINE = "operations.sessions" if CACHE_URL else "django.contrib.sessions.backends.db"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 

@@ -1,0 +1,77 @@
+"""Sessions come from the cache every web process shares, the database keeping the record:
+no query for a session, sign-out ends it everywhere, and a cache that is down costs neither a
+sign-in nor a page."""
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
+
+from tests.builders import a_project, a_user
+from tests.http import free_port
+
+pytestmark = pytest.mark.django_db
+
+LOGIN = "/accounts/login/"
+LOGOUT = "/accounts/logout/"
+
+
+def signed_in(username: str = "dana") -> Client:
+    project = a_project()[0]
+    a_user(username, member_of=project)
+    client = Client()
+    answer = client.post(LOGIN, {"username": username, "password": "pw-for-tests"})
+    assert answer.status_code == 302, answer.content
+    return client
+
+
+def test_a_signed_in_page_asks_the_database_nothing_about_its_session():
+    assert settings.CACHE_URL, "the tests run with the shared cache production has"
+    client = signed_in()
+
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/")
+
+    assert page.status_code == 200 and "Dispatch" in page.content.decode()
+    asked = [query["sql"] for query in queries.captured_queries]
+    assert asked and not [sql for sql in asked if "django_session" in sql], asked
+
+
+def test_signing_out_ends_the_session_for_its_old_cookie():
+    client = signed_in()
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    assert client.get("/").status_code == 200
+
+    assert client.post(LOGOUT).status_code == 302
+
+    replay = Client()
+    replay.cookies[settings.SESSION_COOKIE_NAME] = cookie
+    page = replay.get("/")
+    assert page.status_code == 302 and page["Location"].startswith(LOGIN)
+
+
+def test_with_the_cache_down_people_sign_in_and_read_pages_and_sign_out_is_refused_plainly():
+    dead = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+    with override_settings(CACHES=dead, SESSION_ENGINE="operations.sessions"):
+        client = signed_in()
+        assert client.get("/").status_code == 200
+        # Signing in again replaces the session's key; the old key's copy cannot be removed.
+        again = client.post(LOGIN, {"username": "dana", "password": "pw-for-tests"})
+        assert again.status_code == 302
+        assert client.get("/").status_code == 200
+
+        answer = client.post(LOGOUT)
+
+        # Not signed out for sure (the copy might come back with the cache): the person is
+        # told to try again, and the browser keeps its cookie until it works.
+        assert answer.status_code == 503, answer.content
+        assert answer["Retry-After"]
+        assert "session cache is unavailable" in answer.content.decode()
+        assert settings.SESSION_COOKIE_NAME not in answer.cookies
