@@ -2,8 +2,8 @@
 page asks no query for its session, and a cache lost or flushed costs a query, not a sign-in.
 
 Django's cached sessions give a page a 500 when the cache is down; here a read or write that
-fails is a miss (the database answers), and a sign-out that could not remove the session's copy
-is answered 503, for the person to try again."""
+fails is a miss (the database answers; a cache that hangs costs a request one timeout, not one
+a call), and a sign-out is refused with 503 until the session's copy can be removed."""
 
 import logging
 from typing import Any
@@ -19,38 +19,52 @@ class SessionCacheUnavailable(Exception):
 
 
 class _CacheOrMiss:
-    """The shared cache as sessions use it: what fails to be read or written there is missing."""
+    """The shared cache as a request's session uses it: what fails to be read or written there
+    is missing, and after one failure the request stops asking."""
 
     def __init__(self, cache: BaseCache) -> None:
         self._cache = cache
+        self._failed = False
+
+    def _failure(self, doing: str, exc: Exception) -> None:
+        self._failed = True
+        logger.warning("session cache unavailable for a %s: %r", doing, exc)
 
     def get(self, key: str, default: Any = None) -> Any:
+        if self._failed:
+            return default
         try:
             return self._cache.get(key, default)
         except Exception as exc:
-            logger.warning("session cache unavailable for a read: %r", exc)
+            self._failure("read", exc)
             return default
 
     def set(self, key: str, value: Any, timeout: int | None) -> None:
+        if self._failed:
+            return
         try:
             self._cache.set(key, value, timeout)
         except Exception as exc:
-            logger.warning("session cache unavailable for a write: %r", exc)
+            self._failure("write", exc)
 
     def __contains__(self, key: str) -> bool:
+        if self._failed:
+            return False  # A new key is then checked in the database alone.
         try:
             return key in self._cache
-        except Exception:
-            return False  # A new key is then checked in the database alone.
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._cache, name)
+        except Exception as exc:
+            self._failure("read", exc)
+            return False
 
     def delete(self, key: str) -> None:
+        # Tried even after a failure: a copy left behind is the one thing that must be known.
         try:
             self._cache.delete(key)
         except Exception as exc:
             raise SessionCacheUnavailable("the session cache could not be reached") from exc
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cache, name)
 
 
 class SessionStore(cached_db.SessionStore):
@@ -59,14 +73,21 @@ class SessionStore(cached_db.SessionStore):
         self._cache = _CacheOrMiss(self._cache)
 
     def delete(self, session_key: str | None = None) -> None:
-        signing_out = session_key is None or session_key == self.session_key
+        key = self.session_key if session_key is None else session_key
+        if key is not None and key == self.session_key:
+            self._sign_out(session_key)
+            return
         try:
-            # The record goes first, then its copy: the other way round, a page read in between
-            # would find no copy and put one back from the record.
             super().delete(session_key)
         except SessionCacheUnavailable as exc:
-            if signing_out:
-                raise  # Its copy would sign the old cookie in again once the cache is back.
-            # Signing in (or a new password) replaced this key: its copy is of a session not
-            # signed in, or signed with a password hash that no longer passes.
+            # Signing in replaced this key (a session not signed in): its copy is harmless.
             logger.warning("a replaced session stays in the cache until it expires: %r", exc)
+
+    def _sign_out(self, session_key: str | None) -> None:
+        # The copy first: while the cache cannot be reached, nothing is removed and the sign-out
+        # is refused, to be tried again. The record gone first instead, the next request would
+        # find no session, drop the cookie's key and sign out without the copy, which would
+        # sign the old cookie in again once the cache is back.
+        self._cache.delete(self.cache_key)
+        # Then the record, and the copy again: a page read in between may have put it back.
+        super().delete(session_key)

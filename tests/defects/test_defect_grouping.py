@@ -282,7 +282,8 @@ def test_groupings_of_one_project_take_turns_and_other_projects_go_on(project):
         with transaction.atomic():
             defects_record_run(run=first)
             grouped.set()
-            release.wait(30)
+            # Longer than the test waits below in all: the test, not this, lets go.
+            release.wait(90)
 
     def second_waits_on_the_first() -> bool:
         with connection.cursor() as cursor:
@@ -304,6 +305,7 @@ def test_groupings_of_one_project_take_turns_and_other_projects_go_on(project):
         release.set()
         for thread in threads:
             thread.join(30)
+    assert not [thread for thread in threads if thread.is_alive()], seen
     assert waited, "the second grouping of the project did not wait for the first"
     assert not [key for key in seen if key.endswith("error")], seen
     assert defect_of(project, "UI-009|TENANT-004").last_run == second
