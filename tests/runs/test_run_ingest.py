@@ -2,6 +2,7 @@
 
 import pytest
 from django.db import DatabaseError, connection
+from django.db.models import ProtectedError
 from django.test.utils import CaptureQueriesContext
 
 from runs.ingest import report_digest, run_ingest
@@ -94,3 +95,20 @@ def test_evidence_gives_a_failure_at_most_a_hundred_searchable_values():
 
     assert values[0] == ("orgId", "org-a")
     assert len(values) == 1 + MAX_EVIDENCE_VALUES
+
+
+def test_a_scenario_with_stored_results_cannot_be_deleted(project_and_token):
+    """PostgreSQL no longer checks a result's scenario (runs/models.py says why): that rests
+    on a catalog entry with results never going away, which Django's PROTECT enforces."""
+    project, _ = project_and_token
+    run_ingest(project=project, report=report_parse(report_bytes(a_report("gh-1", [
+        a_scenario("BID-001", "failed"), a_scenario("BID-002", "passed"),
+    ]))))  # fmt: skip
+
+    with pytest.raises(ProtectedError):
+        Scenario.objects.filter(project=project, key="BID-001").delete()
+    with pytest.raises(ProtectedError):
+        project.delete()
+
+    assert Scenario.objects.filter(project=project).count() == 2
+    assert ScenarioResult.objects.filter(run__project=project).count() == 2
