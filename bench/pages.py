@@ -25,9 +25,13 @@ import tempfile
 import time
 import types
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from benchenv import configure, empty_bench_database, next_ids, open_bench_database, percentile
+
+if TYPE_CHECKING:
+    from django.test import Client
 
 DATABASE = "triage_bench_pages"
 
@@ -266,7 +270,7 @@ def load_history(runs_count: int) -> None:
 FIRST_VIEW = "run page, first view"
 
 
-def fragments_dropped(client: object) -> None:
+def fragments_dropped(client: "Client") -> None:
     """The cache emptied, then the person's session read back into it, as it is for anyone
     who has opened a page since."""
     from django.core.cache import cache

@@ -98,8 +98,8 @@ def test_evidence_gives_a_failure_at_most_a_hundred_searchable_values():
 
 
 def test_a_scenario_with_stored_results_cannot_be_deleted(project_and_token):
-    """PostgreSQL no longer checks a result's scenario (runs/models.py says why): that rests
-    on a catalog entry with results never going away, which Django's PROTECT enforces."""
+    """PostgreSQL does not check a result's scenario (runs/models.py says why): that rests on
+    a catalog entry with results never going away, which Django's PROTECT enforces."""
     project, _ = project_and_token
     run_ingest(project=project, report=report_parse(report_bytes(a_report("gh-1", [
         a_scenario("BID-001", "failed"), a_scenario("BID-002", "passed"),
