@@ -184,16 +184,25 @@ def test_a_scenario_id_too_long_for_an_event_line_is_still_grouped(project):
     assert sorted(Defect.objects.values_list("scenario__key", flat=True)) == ["BID-001", long_id]
 
 
+def _backend_pid() -> int:
+    """This thread's PostgreSQL backend."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def _waits_on(waiter: int, holder: int) -> bool:
+    """Whether backend `waiter` is waiting for a lock `holder` holds."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s = ANY(pg_blocking_pids(%s))", [holder, waiter])
+        return cursor.fetchone()[0]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_defect_another_run_creates_meanwhile_is_counted_once_not_duplicated(project):
     run = a_stored_run(project, a_report("run-1", [a_scenario("BID-001", "failed"),
                                                    a_scenario("BID-002", "failed")]))  # fmt: skip
     created, release, seen = threading.Event(), threading.Event(), {}
-
-    def backend() -> int:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_backend_pid()")
-            return cursor.fetchone()[0]
 
     def other_grouping_creates_bid_002() -> None:
         try:
@@ -201,7 +210,7 @@ def test_a_defect_another_run_creates_meanwhile_is_counted_once_not_duplicated(p
                 earlier = datetime(2026, 1, 1, tzinfo=UTC)
                 Defect.objects.create(project=project, fingerprint="BID-002|TENANT-004",
                                       first_seen=earlier, last_seen=earlier)  # fmt: skip
-                seen["other"] = backend()
+                seen["other"] = _backend_pid()
                 created.set()
                 release.wait(30)
         finally:
@@ -209,19 +218,12 @@ def test_a_defect_another_run_creates_meanwhile_is_counted_once_not_duplicated(p
 
     def this_grouping() -> None:
         try:
-            seen["grouping"] = backend()
+            seen["grouping"] = _backend_pid()
             seen["outcome"] = defects_record_run(run=run)
         except Exception as error:  # reported by the test below
             seen["error"] = error
         finally:
             connections.close_all()
-
-    def grouping_waits_on_the_other() -> bool:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT %s = ANY(pg_blocking_pids(%s))", [seen["other"], seen.get("grouping", 0)]
-            )
-            return cursor.fetchone()[0]
 
     other = threading.Thread(target=other_grouping_creates_bid_002)
     grouping = threading.Thread(target=this_grouping)
@@ -231,7 +233,7 @@ def test_a_defect_another_run_creates_meanwhile_is_counted_once_not_duplicated(p
         grouping.start()
         # The grouping does not see the other's defect yet: it meets it only on inserting its
         # own, and waits there for the other to commit.
-        waited = wait_for(grouping_waits_on_the_other, 20)
+        waited = wait_for(lambda: _waits_on(seen.get("grouping", 0), seen["other"]), 20)
     finally:
         release.set()
         other.join(30)
@@ -258,15 +260,10 @@ def test_groupings_of_one_project_take_turns_and_other_projects_go_on(project):
     elsewhere = a_stored_run(other_project, a_report("run-1", [a_scenario("API-001", "failed")]))
     grouped, release, seen = threading.Event(), threading.Event(), {}
 
-    def backend() -> int:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_backend_pid()")
-            return cursor.fetchone()[0]
-
     def in_a_thread(name: str, work) -> threading.Thread:
         def target() -> None:
             try:
-                seen[f"{name} backend"] = backend()
+                seen[f"{name} backend"] = _backend_pid()
                 work()
                 seen[name] = "done"
             except Exception as error:  # reported by the test below
@@ -285,20 +282,14 @@ def test_groupings_of_one_project_take_turns_and_other_projects_go_on(project):
             # Longer than the test waits below in all: the test, not this, lets go.
             release.wait(90)
 
-    def second_waits_on_the_first() -> bool:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT %s = ANY(pg_blocking_pids(%s))",
-                [seen["first backend"], seen.get("second backend", 0)],
-            )
-            return cursor.fetchone()[0]
-
     threads = [in_a_thread("first", first_grouping_kept_open)]
     try:
         assert grouped.wait(30), seen
         threads.append(in_a_thread("second", lambda: defects_record_run(run=second)))
         threads.append(in_a_thread("elsewhere", lambda: defects_record_run(run=elsewhere)))
-        waited = wait_for(second_waits_on_the_first, 20)
+        waited = wait_for(
+            lambda: _waits_on(seen.get("second backend", 0), seen["first backend"]), 20
+        )
         assert wait_for(lambda: "elsewhere" in seen or "elsewhere error" in seen, 20), seen
         assert "second" not in seen, "the second grouping finished before the first committed"
     finally:
