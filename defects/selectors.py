@@ -30,8 +30,6 @@ from runs.models import (
     Membership,
     Project,
     Run,
-    Scenario,
-    ScenarioResult,
 )
 
 DEFECTS_PER_PAGE = 50
@@ -258,10 +256,21 @@ def settings_page(project: Project) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class IncidentResult:
+    """One result an incident covers in a run, as its card lists it."""
+
+    pk: int
+    scenario_key: str
+    variant: str
+    status: str
+    attempt: int
+
+
 @dataclass
 class IncidentInRun:
     incident: Defect
-    results: list[ScenarioResult]
+    results: list[IncidentResult]
 
 
 @dataclass
@@ -284,37 +293,36 @@ class RunTriage:
 
 
 def run_triage(run: Run) -> RunTriage:
+    """A run's occurrences are read as plain values, a row each, and each defect once with
+    its team, assignee and reason: a large run's hundreds of occurrences fall into a few
+    dozen defects, which a join per occurrence built again and again."""
     occurrences = (
         DefectOccurrence.objects.filter(run=run)
-        .select_related("defect", "defect__owner_team", "defect__assignee", "defect__reason")
         .order_by("defect_id", "result_id")
-    )
-    defect_of: dict[int, Defect] = {}
-    incident_results: dict[int, set[int]] = {}
-    incidents: dict[int, Defect] = {}
-    for occurrence in occurrences:
-        defect = occurrence.defect
-        if defect.is_incident:
-            incidents[defect.pk] = defect
-            incident_results.setdefault(defect.pk, set()).add(occurrence.result_id)
+        .values_list(
+            "defect_id", "defect__kind", "result_id", "result__scenario__key",
+            "result__variant", "result__status", "result__attempt",
+        )
+    )  # fmt: skip
+    defect_of_result: dict[int, int] = {}
+    incident_results: dict[int, list[IncidentResult]] = {}
+    for defect_id, kind, result_id, key, variant, status, attempt in occurrences:
+        if kind == Defect.Kind.INCIDENT:
+            incident_results.setdefault(defect_id, []).append(
+                IncidentResult(result_id, key, variant, status, attempt)
+            )
         else:
-            defect_of.setdefault(occurrence.result_id, defect)
-    results = ScenarioResult.objects.in_bulk(
-        [pk for pks in incident_results.values() for pk in pks]
+            defect_of_result.setdefault(result_id, defect_id)
+    defects = Defect.objects.select_related("owner_team", "assignee", "reason").in_bulk(
+        {*incident_results, *defect_of_result.values()}
     )
-    scenarios = Scenario.objects.in_bulk({r.scenario_id for r in results.values()})
-    for result in results.values():
-        result.scenario = scenarios[result.scenario_id]
     return RunTriage(
         incidents=[
             IncidentInRun(
-                incident,
-                sorted(
-                    (results[pk] for pk in incident_results[pk_]),
-                    key=lambda r: (r.scenario.key, r.variant, r.attempt),
-                ),
+                defects[defect_id],
+                sorted(results, key=lambda r: (r.scenario_key, r.variant, r.attempt)),
             )
-            for pk_, incident in incidents.items()
+            for defect_id, results in incident_results.items()
         ],
-        defect_of=defect_of,
+        defect_of={result_id: defects[pk] for result_id, pk in defect_of_result.items()},
     )

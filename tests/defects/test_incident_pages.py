@@ -4,14 +4,17 @@ a reason page; a list narrowed to one reason for acting on all of it at once."""
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from defects.models import Defect
+from defects.models import Defect, Team
 from runs.models import FailureReason
 from tests.builders import (
     a_failure,
     a_report,
     a_scenario,
     a_triaged_run,
+    a_user,
     an_outage,
     two_sharing_a_reason,
 )
@@ -32,6 +35,47 @@ def test_the_run_page_shows_an_outage_as_one_card_and_each_defect_with_its_state
     assert html.count('class="result card"') == 1
     defect = Defect.objects.get(kind="defect")
     assert f'href="/p/dispatch/defects/{defect.pk}/"' in html and "state-new" in html
+
+
+def test_the_incident_card_lists_each_scenario_it_covers_in_key_order(triager, project):
+    report = an_outage("night-1", failing=3)
+    # Reported out of order, and one of them on its second attempt.
+    report["scenarios"].reverse()
+    report["scenarios"][-1]["attempt"] = 2
+    run = a_triaged_run(project, report)
+
+    html = triager.get(f"/p/dispatch/runs/{run.pk}/").content.decode()
+    card = html[
+        html.index('class="card incident"') : html.index(
+            "</section>", html.index('class="card incident"')
+        )
+    ]
+
+    listed = re.findall(r'href="/p/dispatch/scenarios/(API-\d+)/">(API-\d+)</a>', card)
+    assert listed == [("API-000", "API-000"), ("API-001", "API-001"), ("API-002", "API-002")]
+    assert card.count('class="status status-error">error</span>') == 3
+    assert card.count("attempt 2") == 1
+
+
+def test_the_run_page_asks_no_more_queries_for_many_defects_than_for_few(triager, project):
+    def page(run_id: str, defects: int) -> tuple[int, str]:
+        report = an_outage(run_id, failing=6)
+        report["scenarios"] += [a_scenario(f"BID-{n:03d}", "failed") for n in range(defects)]
+        run = a_triaged_run(project, report)
+        # Owned and assigned, as triaged defects are: each line names its team and assignee.
+        Defect.objects.update(owner_team=team, assignee=person)
+        with CaptureQueriesContext(connection) as queries:
+            html = triager.get(f"/p/dispatch/runs/{run.pk}/").content.decode()
+        return len(queries), html
+
+    team = Team.objects.create(project=project, name="bidding")
+    person = a_user("omar", member_of=project)
+
+    (few, _), (many, html) = page("night-1", 2), page("night-2", 12)
+
+    assert html.count('class="triage-line"') == 12 and html.count('class="card incident"') == 1
+    assert html.count("bidding · omar") == 12
+    assert many == few
 
 
 def test_the_defect_list_shows_one_row_for_an_outage(triager, project):
