@@ -42,6 +42,7 @@ def test_the_incident_card_lists_each_scenario_it_covers_in_key_order(triager, p
     # Reported out of order, and one of them on its second attempt.
     report["scenarios"].reverse()
     report["scenarios"][-1]["attempt"] = 2
+    report["scenarios"][-2]["variant"] = {"browser": "<b>webkit</b>"}
     run = a_triaged_run(project, report)
 
     html = triager.get(f"/p/dispatch/runs/{run.pk}/").content.decode()
@@ -55,6 +56,7 @@ def test_the_incident_card_lists_each_scenario_it_covers_in_key_order(triager, p
     assert listed == [("API-000", "API-000"), ("API-001", "API-001"), ("API-002", "API-002")]
     assert card.count('class="status status-error">error</span>') == 3
     assert card.count("attempt 2") == 1
+    assert "browser=&lt;b&gt;webkit&lt;/b&gt;" in card and "<b>" not in card
 
 
 def test_the_run_page_asks_no_more_queries_for_many_defects_than_for_few(triager, project):
