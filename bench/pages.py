@@ -132,9 +132,11 @@ def load_history(runs_count: int) -> None:
                 "COPY runs_scenarioresult (id, project_id, run_id, scenario_id, position, status, "
                 "duration_ms, attempt, title, file, diagnostics_gap, started_at) FROM STDIN"
             ) as copy:
-                counts = {}
+                counts, area_counts = {}, {}
                 for run_index, (run_id, _, start, _, _) in enumerate(runs):
                     failed = 0
+                    # What ingest keeps on the run: results per area and status.
+                    per_area: dict[str, dict[str, int]] = {}
                     base = run_index * RESULTS_PER_RUN
                     for position in range(RESULTS_PER_RUN):
                         # The latest smoke run carries scenarios full never ran.
@@ -143,6 +145,8 @@ def load_history(runs_count: int) -> None:
                         status = "failed" if roll < FAILURE_RATE else "passed"
                         gap = status == "failed" and roll < FAILURE_RATE / 20
                         rid = result_ids[base + position]
+                        per_status = per_area.setdefault(AREAS[scenario_index % 7], {})
+                        per_status[status] = per_status.get(status, 0) + 1
                         if status == "failed":
                             failed += 1
                             failures.append((rid, run_id, scenario_ids[scenario_index], start, gap))
@@ -163,11 +167,12 @@ def load_history(runs_count: int) -> None:
                             )
                         )
                     counts[run_id] = failed
+                    area_counts[run_id] = json.dumps(per_area)
             with cursor.copy(
                 "COPY runs_run (id, project_id, suite_id, external_id, ci_url, branch, commit, "
                 "trigger, started_at, finished_at, duration_ms, rerun_of_external_id, status, "
                 "passed_count, failed_count, skipped_count, error_count, diagnostics_gap_count, "
-                "content_sha256, received_at, rerun_token, flaky_count) FROM STDIN"
+                "content_sha256, received_at, rerun_token, flaky_count, area_counts) FROM STDIN"
             ) as copy:
                 for run_id, suite, start, branch, commit in runs:
                     minutes = rng.uniform(28, 37) if suite == "full" else rng.uniform(7, 12)
@@ -196,6 +201,7 @@ def load_history(runs_count: int) -> None:
                             start,
                             "",
                             0,
+                            area_counts[run_id],
                         )
                     )
             failure_ids = next_ids(cursor, "runs_invariantfailure", len(failures))

@@ -80,6 +80,17 @@ def report_digest(report: RunReport) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _area_counts_add(
+    counts: dict[str, dict[str, int]], scenarios: Iterable[ScenarioReport]
+) -> dict[str, dict[str, int]]:
+    """`counts` ({area: {status: n}}, as `Run.area_counts` keeps them) with these results
+    added. The area is the one the catalog gives each scenario (`id_prefix`)."""
+    for scenario in scenarios:
+        per_status = counts.setdefault(id_prefix(scenario.scenario_id), {})
+        per_status[scenario.status] = per_status.get(scenario.status, 0) + 1
+    return counts
+
+
 def has_diagnostics_gap(scenario: ScenarioReport) -> bool:
     if scenario.status not in FAILING:
         return False
@@ -214,6 +225,8 @@ def _part_add(run: Run, report: RunReport, digest: str) -> None:
     run.error_count = counts.get(Status.ERROR, 0)
     run.status = run_status(run.total_count, run.failed_count + run.error_count)
     run.diagnostics_gap_count = results.filter(diagnostics_gap=True).count()
+    if run.area_counts is not None:
+        run.area_counts = _area_counts_add(run.area_counts, report.scenarios)
     run.flaky_count = len(
         flaky_within_run(
             ((s, v), a, st)
@@ -224,7 +237,8 @@ def _part_add(run: Run, report: RunReport, digest: str) -> None:
         update_fields=[
             "started_at", "finished_at", "duration_ms", "expected_parts", "status",
             "passed_count", "failed_count", "skipped_count", "error_count",
-            "diagnostics_gap_count", "flaky_count", "parts_received", "last_part_at",
+            "diagnostics_gap_count", "flaky_count", "area_counts", "parts_received",
+            "last_part_at",
         ]
     )  # fmt: skip
     tallies_add(run.project_id, inserted.tallied)  # last, as in `_store`
@@ -500,6 +514,7 @@ def _insert_run(project: Project, report: RunReport, digest: str) -> Run:
                 for s, variant in zip(report.scenarios, scenario_variants(report), strict=True)
             )
         ),
+        area_counts=_area_counts_add({}, report.scenarios),
         # A run in parts keeps a digest per part instead.
         content_sha256="" if info.part is not None else digest,
         expected_parts=info.total_parts if info.part is not None else None,

@@ -125,6 +125,26 @@ def run_results(run: Run, filters: dict[str, Any], page_number: str | None) -> R
 
 def _area_counts(run: Run) -> list[AreaCount]:
     per_area: dict[str, dict[str, int]] = {}
+    if run.area_counts is not None:
+        # Kept at ingest: a run of 10,000 results is not counted again on its first view.
+        for area, counts in run.area_counts.items():
+            per_area[area or "Other"] = counts
+    else:
+        per_area = _area_counts_of_results(run)
+    return [
+        AreaCount(
+            area,
+            counts.get(Status.PASSED, 0),
+            counts.get(Status.FAILED, 0) + counts.get(Status.ERROR, 0),
+            counts.get(Status.SKIPPED, 0),
+        )
+        for area, counts in sorted(per_area.items())
+    ]
+
+
+def _area_counts_of_results(run: Run) -> dict[str, dict[str, int]]:
+    """A run stored before its area counts were kept: its results counted."""
+    per_area: dict[str, dict[str, int]] = {}
     for row in (
         # The catalog rows of the run's own project only (a result's scenario is always one):
         # the join then reads that project's catalog, not every project's.
@@ -135,12 +155,4 @@ def _area_counts(run: Run) -> list[AreaCount]:
     ):
         counts = per_area.setdefault(row["scenario__area"] or "Other", {})
         counts[row["status"]] = counts.get(row["status"], 0) + row["n"]
-    return [
-        AreaCount(
-            area,
-            counts.get(Status.PASSED, 0),
-            counts.get(Status.FAILED, 0) + counts.get(Status.ERROR, 0),
-            counts.get(Status.SKIPPED, 0),
-        )
-        for area, counts in sorted(per_area.items())
-    ]
+    return per_area

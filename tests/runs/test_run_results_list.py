@@ -5,7 +5,8 @@ import re
 
 import pytest
 
-from tests.builders import a_scenario
+from runs.models import Run
+from tests.builders import a_report, a_scenario, a_stored_run
 from tests.runs.run_builders import nightly
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +35,40 @@ def test_every_result_is_listed_a_page_at_a_time_with_tabs_and_area_counts(membe
     assert re.search(r"Skipped <span class=\"count\">20</span>", html)
     assert 'aria-label="BID: 480 passed, 0 failing, 20 skipped"' in html
     assert len(html) < 400_000
+
+
+def area_bars(html: str) -> list[str]:
+    return re.findall(r'aria-label="([^"]+: \d+ passed, \d+ failing, \d+ skipped)"', html)
+
+
+def test_area_counts_of_a_run_in_parts_add_up_across_its_parts(member, project):
+    def shard(name: str, scenarios: list[dict]) -> Run:
+        return a_stored_run(project, a_report("gh-9-1", scenarios, part=name, totalParts=2))
+
+    shard("shard-1", [a_scenario("BID-001", "failed"), a_scenario("login page loads", "passed")])
+    run = shard("shard-2", [a_scenario("BID-002", "passed"), a_scenario("BID-001", "passed")])
+
+    html = member.get(f"/p/dispatch/runs/{run.pk}/").content.decode()
+
+    assert area_bars(html) == [
+        "BID: 2 passed, 1 failing, 0 skipped",
+        "Other: 1 passed, 0 failing, 0 skipped",
+    ]
+
+
+def test_a_run_stored_before_area_counts_were_kept_shows_the_same_areas(member, project):
+    kept = nightly(project, 1, many(200))
+    counted = nightly(project, 2, many(200))
+    Run.objects.filter(pk=counted.pk).update(area_counts=None)
+
+    first = member.get(f"/p/dispatch/runs/{kept.pk}/").content.decode()
+    second = member.get(f"/p/dispatch/runs/{counted.pk}/").content.decode()
+
+    assert area_bars(first) == [
+        "BID: 96 passed, 0 failing, 4 skipped",
+        "SCH: 96 passed, 4 failing, 0 skipped",
+    ]
+    assert area_bars(second) == area_bars(first)
 
 
 def test_tabs_filter_sort_and_pages_come_as_fragments(member, project):
