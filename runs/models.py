@@ -343,6 +343,10 @@ class ScenarioResult(models.Model):
             # status read from the index alone: with the run alone, the planner joined it with
             # the scenarios' whole history, which only grows.
             models.Index(fields=["run", "scenario", "status"], name="result_run_scenario"),
+            # A page of a run's results in report order (the run page's list), read from the
+            # index in order: without it, a 10,000-result run was sorted whole for each page,
+            # joined with the project's whole catalog when the statistics were stale.
+            models.Index(fields=["run", "position"], name="result_run_position"),
             # The failed results of one run (run page, grouping, reruns), however many results
             # the run has: failures are a few percent of results.
             models.Index(
