@@ -316,6 +316,7 @@ def run_triage(run: Run) -> RunTriage:
     defects = Defect.objects.select_related("owner_team", "assignee", "reason").in_bulk(
         {*incident_results, *defect_of_result.values()}
     )
+    # A defect deleted between the two reads (its project going) is left out, not an error.
     return RunTriage(
         incidents=[
             IncidentInRun(
@@ -323,6 +324,9 @@ def run_triage(run: Run) -> RunTriage:
                 sorted(results, key=lambda r: (r.scenario_key, r.variant, r.attempt)),
             )
             for defect_id, results in incident_results.items()
+            if defect_id in defects
         ],
-        defect_of={result_id: defects[pk] for result_id, pk in defect_of_result.items()},
+        defect_of={
+            result_id: defects[pk] for result_id, pk in defect_of_result.items() if pk in defects
+        },
     )

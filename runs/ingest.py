@@ -81,10 +81,11 @@ def report_digest(report: RunReport) -> str:
 
 
 def _area_counts_add(
-    counts: dict[str, dict[str, int]], scenarios: Iterable[ScenarioReport]
+    kept: dict[str, dict[str, int]], scenarios: Iterable[ScenarioReport]
 ) -> dict[str, dict[str, int]]:
-    """`counts` ({area: {status: n}}, as `Run.area_counts` keeps them) with these results
-    added. The area is the one the catalog gives each scenario (`id_prefix`)."""
+    """New counts ({area: {status: n}}, as `Run.area_counts` keeps them): `kept` with these
+    results added. The area is the one the catalog gives each scenario (`id_prefix`)."""
+    counts = {area: dict(per_status) for area, per_status in kept.items()}
     for scenario in scenarios:
         per_status = counts.setdefault(id_prefix(scenario.scenario_id), {})
         per_status[scenario.status] = per_status.get(scenario.status, 0) + 1

@@ -219,8 +219,8 @@ class Run(models.Model):
     # signal there is, counted apart from the statuses above (which count every attempt).
     flaky_count = models.PositiveIntegerField(default=0)
     # Results per area (a scenario id's prefix, "" for none) and status, {area: {status: n}},
-    # counted at ingest as the counts above are; none for runs stored before it was kept,
-    # whose page counts their results instead.
+    # counted at ingest as the counts above are. None for runs stored before it was kept: the
+    # page counts those runs' results instead, as it does when these do not add up.
     area_counts = models.JSONField(null=True, blank=True, editable=False)
     # The digest of a run posted whole; empty for a run that arrives in parts (see RunPart).
     content_sha256 = models.CharField(max_length=64)

@@ -124,11 +124,13 @@ def run_results(run: Run, filters: dict[str, Any], page_number: str | None) -> R
 
 
 def _area_counts(run: Run) -> list[AreaCount]:
-    per_area: dict[str, dict[str, int]] = {}
-    if run.area_counts is not None:
-        # Kept at ingest: a run of 10,000 results is not counted again on its first view.
-        for area, counts in run.area_counts.items():
-            per_area[area or "Other"] = counts
+    kept = run.area_counts
+    # Kept at ingest, a run of 10,000 results is not counted again on its first view. Counts
+    # that do not add up to the run's (none kept, or a part stored by a process that did not
+    # keep them) are counted from the results instead.
+    kept_total = sum(n for counts in (kept or {}).values() for n in counts.values())
+    if kept is not None and kept_total == run.total_count:
+        per_area = {area or "Other": counts for area, counts in kept.items()}
     else:
         per_area = _area_counts_of_results(run)
     return [
@@ -143,7 +145,7 @@ def _area_counts(run: Run) -> list[AreaCount]:
 
 
 def _area_counts_of_results(run: Run) -> dict[str, dict[str, int]]:
-    """A run stored before its area counts were kept: its results counted."""
+    """A run's results counted per area and status."""
     per_area: dict[str, dict[str, int]] = {}
     for row in (
         # The catalog rows of the run's own project only (a result's scenario is always one):

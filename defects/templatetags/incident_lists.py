@@ -5,11 +5,11 @@ run page more than the rest of its triage. Every value is escaped (`runs.markup`
 from collections.abc import Iterable
 
 from django import template
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 
 from defects.selectors import IncidentResult
 from runs.links import scenario_urls
-from runs.markup import markup
+from runs.markup import markup, markup_join
 
 register = template.Library()
 
@@ -18,20 +18,22 @@ register = template.Library()
 def incident_result_items(results: Iterable[IncidentResult], slug: str) -> SafeString:
     """A list item per result: the scenario's link, its variant, status and any later attempt."""
     scenario_url = scenario_urls(slug)
-    variant = '<span class="variant">{}</span> '
-    attempt = ' <span class="muted">attempt {}</span>'
-    return mark_safe(  # noqa: S308 - every value is escaped by `markup`
-        "\n".join(
-            markup(
-                '<li><a class="mono" href="{}">{}</a> {}<span class="status status-{}">{}</span>'
-                "{}</li>",
+    return markup_join(
+        "\n",
+        '<li><a class="mono" href="{}">{}</a> {}<span class="status status-{}">{}</span>{}</li>',
+        (
+            (
                 scenario_url(result.scenario_key),
                 result.scenario_key,
-                markup(variant, result.variant) if result.variant else "",
+                markup('<span class="variant">{}</span> ', result.variant)
+                if result.variant
+                else "",
                 result.status,
                 result.status,
-                markup(attempt, result.attempt) if result.attempt > 1 else "",
+                markup(' <span class="muted">attempt {}</span>', result.attempt)
+                if result.attempt > 1
+                else "",
             )
             for result in results
-        )
+        ),
     )

@@ -56,19 +56,47 @@ def test_area_counts_of_a_run_in_parts_add_up_across_its_parts(member, project):
     ]
 
 
-def test_a_run_stored_before_area_counts_were_kept_shows_the_same_areas(member, project):
-    kept = nightly(project, 1, many(200))
-    counted = nightly(project, 2, many(200))
-    Run.objects.filter(pk=counted.pk).update(area_counts=None)
-
-    first = member.get(f"/p/dispatch/runs/{kept.pk}/").content.decode()
-    second = member.get(f"/p/dispatch/runs/{counted.pk}/").content.decode()
-
-    assert area_bars(first) == [
-        "BID: 96 passed, 0 failing, 4 skipped",
-        "SCH: 96 passed, 4 failing, 0 skipped",
+def test_a_run_whose_area_counts_were_not_kept_shows_the_same_areas(member, project):
+    scenarios = [
+        *many(200),
+        a_scenario("SCH-90001", "error"),
+        a_scenario("login page loads", "failed"),
     ]
-    assert area_bars(second) == area_bars(first)
+    kept = nightly(project, 1, scenarios)
+    # Stored before the counts were kept, or with a part they do not count.
+    stale = nightly(project, 2, scenarios)
+    Run.objects.filter(pk=stale.pk).update(area_counts={"SCH": {"passed": 1}})
+    unkept = nightly(project, 3, scenarios)
+    Run.objects.filter(pk=unkept.pk).update(area_counts=None)
+
+    bars = [
+        area_bars(member.get(f"/p/dispatch/runs/{run.pk}/").content.decode())
+        for run in (kept, stale, unkept)
+    ]
+
+    assert bars[0] == [
+        "BID: 96 passed, 0 failing, 4 skipped",
+        "Other: 0 passed, 1 failing, 0 skipped",
+        "SCH: 96 passed, 5 failing, 0 skipped",
+    ]
+    assert bars[1] == bars[0] and bars[2] == bars[0]
+
+
+def test_a_part_added_to_a_run_without_area_counts_leaves_them_to_be_counted(member, project):
+    def shard(name: str, scenarios: list[dict]) -> Run:
+        return a_stored_run(project, a_report("gh-10-1", scenarios, part=name, totalParts=2))
+
+    first = shard("shard-1", [a_scenario("BID-001", "failed")])
+    Run.objects.filter(pk=first.pk).update(area_counts=None)
+    run = shard("shard-2", [a_scenario("NOS-001", "passed")])
+
+    html = member.get(f"/p/dispatch/runs/{run.pk}/").content.decode()
+
+    assert Run.objects.get(pk=run.pk).area_counts is None
+    assert area_bars(html) == [
+        "BID: 0 passed, 1 failing, 0 skipped",
+        "NOS: 1 passed, 0 failing, 0 skipped",
+    ]
 
 
 def test_tabs_filter_sort_and_pages_come_as_fragments(member, project):
