@@ -129,10 +129,9 @@ def _area_counts(run: Run) -> list[AreaCount]:
     # that do not add up to the run's (none kept, or a part stored by a process that did not
     # keep them) are counted from the results instead.
     kept_total = sum(n for counts in (kept or {}).values() for n in counts.values())
-    if kept is not None and kept_total == run.total_count:
-        per_area = {area or "Other": counts for area, counts in kept.items()}
-    else:
-        per_area = _area_counts_of_results(run)
+    if kept is None or kept_total != run.total_count:
+        kept = _area_counts_of_results(run)
+    per_area = {area or "Other": counts for area, counts in kept.items()}
     return [
         AreaCount(
             area,
@@ -145,7 +144,7 @@ def _area_counts(run: Run) -> list[AreaCount]:
 
 
 def _area_counts_of_results(run: Run) -> dict[str, dict[str, int]]:
-    """A run's results counted per area and status."""
+    """A run's results counted per area and status, as `Run.area_counts` keeps them."""
     per_area: dict[str, dict[str, int]] = {}
     for row in (
         # The catalog rows of the run's own project only (a result's scenario is always one):
@@ -155,6 +154,6 @@ def _area_counts_of_results(run: Run) -> dict[str, dict[str, int]]:
         .annotate(n=Count("id"))
         .order_by()
     ):
-        counts = per_area.setdefault(row["scenario__area"] or "Other", {})
+        counts = per_area.setdefault(row["scenario__area"], {})
         counts[row["status"]] = counts.get(row["status"], 0) + row["n"]
     return per_area

@@ -37,16 +37,28 @@ def test_every_result_is_listed_a_page_at_a_time_with_tabs_and_area_counts(membe
     assert len(html) < 400_000
 
 
+def shard(project, run_id: str, name: str, scenarios: list[dict]) -> Run:
+    """One of two parts of a run."""
+    return a_stored_run(project, a_report(run_id, scenarios, part=name, totalParts=2))
+
+
 def area_bars(html: str) -> list[str]:
     return re.findall(r'aria-label="([^"]+: \d+ passed, \d+ failing, \d+ skipped)"', html)
 
 
 def test_area_counts_of_a_run_in_parts_add_up_across_its_parts(member, project):
-    def shard(name: str, scenarios: list[dict]) -> Run:
-        return a_stored_run(project, a_report("gh-9-1", scenarios, part=name, totalParts=2))
-
-    shard("shard-1", [a_scenario("BID-001", "failed"), a_scenario("login page loads", "passed")])
-    run = shard("shard-2", [a_scenario("BID-002", "passed"), a_scenario("BID-001", "passed")])
+    shard(
+        project,
+        "gh-9-1",
+        "shard-1",
+        [a_scenario("BID-001", "failed"), a_scenario("login page loads", "passed")],
+    )
+    run = shard(
+        project,
+        "gh-9-1",
+        "shard-2",
+        [a_scenario("BID-002", "passed"), a_scenario("BID-001", "passed")],
+    )
 
     html = member.get(f"/p/dispatch/runs/{run.pk}/").content.decode()
 
@@ -83,12 +95,9 @@ def test_a_run_whose_area_counts_were_not_kept_shows_the_same_areas(member, proj
 
 
 def test_a_part_added_to_a_run_without_area_counts_leaves_them_to_be_counted(member, project):
-    def shard(name: str, scenarios: list[dict]) -> Run:
-        return a_stored_run(project, a_report("gh-10-1", scenarios, part=name, totalParts=2))
-
-    first = shard("shard-1", [a_scenario("BID-001", "failed")])
+    first = shard(project, "gh-10-1", "shard-1", [a_scenario("BID-001", "failed")])
     Run.objects.filter(pk=first.pk).update(area_counts=None)
-    run = shard("shard-2", [a_scenario("NOS-001", "passed")])
+    run = shard(project, "gh-10-1", "shard-2", [a_scenario("NOS-001", "passed")])
 
     html = member.get(f"/p/dispatch/runs/{run.pk}/").content.decode()
 
