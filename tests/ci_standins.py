@@ -1,7 +1,9 @@
 """Local HTTP servers standing in for CI providers: they record what they receive."""
 
+import contextlib
 import gzip
 import json
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,26 +15,44 @@ class Receiver:
 
     `hold_first` seconds delay the first answer, long enough to kill a worker mid-request.
     Deliveries are recorded with their arrival time; `distinct_keys` counts dispatches the
-    way a receiver that honours Idempotency-Key would."""
+    way a receiver that honours Idempotency-Key would, and with the client's address and port,
+    which tell its connections apart.
+
+    With `keep_alive` it speaks HTTP/1.1 and keeps connections open as a CI's API does,
+    closing one that stays idle `idle_close_after` seconds when given."""
 
     def __init__(self, statuses: tuple[int, ...] = (202,), hold_first: float = 0.0,
-                 answer: dict | None = None, retry_after: str = "") -> None:  # fmt: skip
+                 answer: dict | None = None, retry_after: str = "", keep_alive: bool = False,
+                 idle_close_after: float | None = None) -> None:  # fmt: skip
         self.statuses = list(statuses)
         self.retry_after = retry_after  # sent with every 5xx answer when set
         self.hold_first = hold_first
         self.answer = answer or {}
         self.deliveries: list[dict] = []
         self.first_arrived = threading.Event()
+        self.open_connections: list[socket.socket] = []
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            if keep_alive:
+                protocol_version = "HTTP/1.1"
+                # As servers of persistent connections do: an answer's header and body leave
+                # at once, not 40 ms apart behind the client's delayed acknowledgement.
+                disable_nagle_algorithm = True
+                timeout = idle_close_after
+
+            def setup(self):
+                super().setup()
+                receiver.open_connections.append(self.connection)
+
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if self.headers.get("Content-Encoding") == "gzip":
                     raw = gzip.decompress(raw)
                 receiver.deliveries.append(
                     {"path": self.path, "headers": dict(self.headers), "raw": raw,
-                     "body": json.loads(raw or b"null"), "at": time.perf_counter()}
+                     "body": json.loads(raw or b"null"), "at": time.perf_counter(),
+                     "client": self.client_address}
                 )  # fmt: skip
                 first = len(receiver.deliveries) == 1
                 receiver.first_arrived.set()
@@ -67,3 +87,8 @@ class Receiver:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+        # A kept connection outlives the server's loop: ended here, so that nothing sent later
+        # to a new server on the same port reaches this one.
+        for connection in self.open_connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)

@@ -2,7 +2,10 @@
 network."""
 
 import ipaddress
+import json
 import ssl
+import time
+import urllib.error
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -187,3 +190,62 @@ def test_https_to_a_pinned_address_verifies_the_certificate_of_the_host_name(tmp
         ci.close()
     assert names_asked[0] == "rebound.invalid"
     assert ci.deliveries[0]["headers"]["Host"] == f"rebound.invalid:{port}"
+
+
+@override_settings(OUTBOUND_ALLOWED_HOSTS=["127.0.0.1"], OUTBOUND_ALLOW_PRIVATE_NETWORKS=True)
+def test_calls_to_the_same_ci_go_over_one_kept_connection():
+    ci = Receiver(keep_alive=True)
+    try:
+        for _ in range(3):
+            status, answer = post(f"{ci.url}/hook", b"{}", {}, timeout=5)
+            assert (status, answer) == (202, b"{}")
+    finally:
+        ci.close()
+    assert len(ci.deliveries) == 3
+    assert len({delivery["client"] for delivery in ci.deliveries}) == 1
+
+
+@override_settings(OUTBOUND_ALLOWED_HOSTS=["127.0.0.1"], OUTBOUND_ALLOW_PRIVATE_NETWORKS=True)
+def test_a_connection_the_ci_closed_while_idle_is_not_written_to():
+    ci = Receiver(keep_alive=True, idle_close_after=0.1)
+    try:
+        first, _ = post(f"{ci.url}/hook", b"{}", {}, timeout=5)
+        time.sleep(0.4)
+        second, _ = post(f"{ci.url}/hook", b"{}", {}, timeout=5)
+    finally:
+        ci.close()
+    assert (first, second) == (202, 202)
+    assert len({delivery["client"] for delivery in ci.deliveries}) == 2
+
+
+@override_settings(OUTBOUND_ALLOWED_HOSTS=["127.0.0.1"], OUTBOUND_ALLOW_PRIVATE_NETWORKS=True)
+def test_a_refusal_still_reads_as_one_and_its_connection_is_not_kept():
+    ci = Receiver(statuses=(422, 202), keep_alive=True)
+    try:
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            post(f"{ci.url}/hook", b"{}", {}, timeout=5)
+        status, _ = post(f"{ci.url}/hook", b"{}", {}, timeout=5)
+    finally:
+        ci.close()
+    assert refused.value.code == 422
+    assert json.loads(refused.value.read()) == {"message": "refused with 422"}
+    assert status == 202
+    assert len({delivery["client"] for delivery in ci.deliveries}) == 2
+
+
+@override_settings(OUTBOUND_ALLOWED_HOSTS=["rebound.invalid"])
+def test_a_kept_connection_serves_only_a_call_whose_check_approved_its_address():
+    ci = Receiver(keep_alive=True)
+    port = ci.server.server_port
+    url = f"http://rebound.invalid:{port}/hook"
+    try:
+        status, _ = pinned_post(Pin("rebound.invalid", port, ("127.0.0.1",)), url, b"{}", {},
+                                timeout=5)  # fmt: skip
+        # The name now resolves elsewhere: the call connects there (nothing listens on
+        # 127.0.0.2 here), not over the connection to the address checked before.
+        with pytest.raises(ConnectionRefusedError):
+            pinned_post(Pin("rebound.invalid", port, ("127.0.0.2",)), url, b"{}", {}, timeout=5)
+    finally:
+        ci.close()
+    assert status == 202
+    assert len(ci.deliveries) == 1

@@ -1,0 +1,99 @@
+"""Connections to the hosts Triage calls, kept open between calls: the next rerun sent to the
+same CI pays no TCP connect and no TLS handshake (tens of milliseconds to a distant API).
+
+A connection is only handed out again to a call whose own destination check approved the
+address it is connected to, and never one the other side has closed or written to while it
+sat idle. Only a connection whose answer was read to its end comes back."""
+
+import http.client
+import os
+import select
+import threading
+import time
+from dataclasses import dataclass
+
+# Well under the idle timeout of common load balancers and API front ends (60 s or more):
+# a connection older than this is closed here before the other side would.
+IDLE_SECONDS = 30.0
+PER_DESTINATION = 4
+
+Destination = tuple[str, str, int]  # scheme, host, port
+
+
+@dataclass
+class _Idle:
+    connection: http.client.HTTPConnection
+    since: float
+
+
+_lock = threading.Lock()
+_idle: dict[Destination, list[_Idle]] = {}
+
+
+def _forget_after_fork() -> None:
+    # A child must not write on its parent's sockets; dropping them closes nothing the parent
+    # still uses.
+    global _lock
+    _lock = threading.Lock()
+    _idle.clear()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
+
+
+def _usable(connection: http.client.HTTPConnection, addresses: tuple[str, ...]) -> bool:
+    sock = connection.sock
+    if sock is None:
+        return False
+    try:
+        if sock.getpeername()[0] not in addresses:
+            return False
+        # Readable while idle means the other side closed it (or says something unasked):
+        # either way a request written now could be lost.
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return False
+    return not readable
+
+
+def connection_take(
+    destination: Destination, addresses: tuple[str, ...]
+) -> http.client.HTTPConnection | None:
+    """An idle connection to one of `addresses` (as a destination check just approved them),
+    or None."""
+    now = time.monotonic()
+    stale = []
+    found = None
+    with _lock:
+        idle = _idle.get(destination, [])
+        while idle and found is None:
+            entry = idle.pop()
+            if now - entry.since < IDLE_SECONDS and _usable(entry.connection, addresses):
+                found = entry.connection
+            else:
+                stale.append(entry.connection)
+    for connection in stale:
+        connection.close()
+    return found
+
+
+def connection_give_back(destination: Destination, connection: http.client.HTTPConnection) -> None:
+    """Keep a connection whose last answer was read whole, unless the other side said it
+    closes it, or enough are kept already."""
+    if connection.sock is None:
+        return
+    with _lock:
+        idle = _idle.setdefault(destination, [])
+        if len(idle) < PER_DESTINATION:
+            idle.append(_Idle(connection, time.monotonic()))
+            return
+    connection.close()
+
+
+def connections_close() -> None:
+    """Close every kept connection (tests, and a process that is about to stop)."""
+    with _lock:
+        kept = [entry.connection for idle in _idle.values() for entry in idle]
+        _idle.clear()
+    for connection in kept:
+        connection.close()
