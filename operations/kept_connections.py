@@ -16,6 +16,8 @@ from dataclasses import dataclass
 # a connection older than this is closed here before the other side would.
 IDLE_SECONDS = 30.0
 PER_DESTINATION = 4
+# Each kept connection holds a file descriptor, also once the other side has closed it.
+IN_ALL = 32
 
 Destination = tuple[str, str, int]  # scheme, host, port
 
@@ -82,12 +84,31 @@ def connection_give_back(destination: Destination, connection: http.client.HTTPC
     closes it, or enough are kept already."""
     if connection.sock is None:
         return
+    now = time.monotonic()
     with _lock:
+        closing = _expired_removed(now)
         idle = _idle.setdefault(destination, [])
-        if len(idle) < PER_DESTINATION:
-            idle.append(_Idle(connection, time.monotonic()))
-            return
-    connection.close()
+        kept = sum(len(each) for each in _idle.values())
+        if len(idle) < PER_DESTINATION and kept < IN_ALL:
+            idle.append(_Idle(connection, now))
+        else:
+            closing.append(connection)
+    for each in closing:
+        each.close()
+
+
+def _expired_removed(now: float) -> list[http.client.HTTPConnection]:
+    """Take out the connections idle too long, of every destination (a webhook called once
+    is not called again to clear its own)."""
+    expired = []
+    for destination, idle in list(_idle.items()):
+        fresh = [entry for entry in idle if now - entry.since < IDLE_SECONDS]
+        expired.extend(entry.connection for entry in idle if now - entry.since >= IDLE_SECONDS)
+        if fresh:
+            _idle[destination] = fresh
+        else:
+            del _idle[destination]
+    return expired
 
 
 def connections_close() -> None:
