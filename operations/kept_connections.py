@@ -51,11 +51,13 @@ def _usable(connection: http.client.HTTPConnection, addresses: tuple[str, ...]) 
         if sock.getpeername()[0] not in addresses:
             return False
         # Readable while idle means the other side closed it (or says something unasked):
-        # either way a request written now could be lost.
-        readable, _, _ = select.select([sock], [], [], 0)
+        # either way a request written now could be lost. poll, not select: a busy process's
+        # descriptors may be numbered past select's limit.
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        return not poller.poll(0)
     except (OSError, ValueError):
         return False
-    return not readable
 
 
 def connection_take(
