@@ -1,23 +1,28 @@
 """Connections to the hosts Triage calls, kept open between calls: the next rerun sent to the
 same CI pays no TCP connect and no TLS handshake (tens of milliseconds to a distant API).
 
-A connection is only handed out again to a call whose own destination check approved the
-address it is connected to, and never one the other side has closed or written to while it
-sat idle. Only a connection whose answer was read to its end comes back."""
+Each process keeps its own. A connection is only handed out again to a call whose own
+destination check approved the address it is connected to, and never one the other side has
+closed or written to while it sat idle. Only a connection whose answer was read to its end
+comes back."""
 
 import http.client
 import os
+import re
 import select
 import threading
 import time
 from dataclasses import dataclass
 
 # Well under the idle timeout of common load balancers and API front ends (60 s or more):
-# a connection older than this is closed here before the other side would.
+# a connection older than this is closed here before the other side would. A server that
+# says it waits less (`Keep-Alive: timeout=5`) is believed, a second early.
 IDLE_SECONDS = 30.0
+MARGIN_SECONDS = 1.0
 PER_DESTINATION = 4
 # Each kept connection holds a file descriptor, also once the other side has closed it.
 IN_ALL = 32
+_KEEP_ALIVE_TIMEOUT = re.compile(r"(?:^|[,;\s])timeout\s*=\s*(\d+)", re.IGNORECASE)
 
 Destination = tuple[str, str, int]  # scheme, host, port
 
@@ -25,7 +30,7 @@ Destination = tuple[str, str, int]  # scheme, host, port
 @dataclass
 class _Idle:
     connection: http.client.HTTPConnection
-    since: float
+    until: float
 
 
 _lock = threading.Lock()
@@ -43,48 +48,70 @@ def _forget_after_fork() -> None:
 os.register_at_fork(after_in_child=_forget_after_fork)
 
 
-def _usable(connection: http.client.HTTPConnection, addresses: tuple[str, ...]) -> bool:
+def _closed_by_peer(connection: http.client.HTTPConnection) -> bool:
     sock = connection.sock
     if sock is None:
-        return False
+        return True
     try:
-        if sock.getpeername()[0] not in addresses:
-            return False
         # Readable while idle means the other side closed it (or says something unasked):
         # either way a request written now could be lost. poll, not select: a busy process's
         # descriptors may be numbered past select's limit.
         poller = select.poll()
         poller.register(sock, select.POLLIN)
-        return not poller.poll(0)
+        return bool(poller.poll(0))
     except (OSError, ValueError):
-        return False
+        return True
+
+
+def _peer(connection: http.client.HTTPConnection) -> str | None:
+    try:
+        return connection.sock.getpeername()[0]
+    except (AttributeError, OSError):
+        return None
 
 
 def connection_take(
     destination: Destination, addresses: tuple[str, ...]
 ) -> http.client.HTTPConnection | None:
     """An idle connection to one of `addresses` (as a destination check just approved them),
-    or None."""
+    or None. One to another address stays kept: a name served from several addresses
+    resolves to each in turn."""
     now = time.monotonic()
-    stale = []
     found = None
     with _lock:
+        closing = _expired_removed(now)
         idle = _idle.get(destination, [])
-        while idle and found is None:
-            entry = idle.pop()
-            if now - entry.since < IDLE_SECONDS and _usable(entry.connection, addresses):
+        for entry in reversed(list(idle)):
+            if _closed_by_peer(entry.connection):
+                closing.append(entry.connection)
+                idle.remove(entry)
+            elif _peer(entry.connection) in addresses:
                 found = entry.connection
-            else:
-                stale.append(entry.connection)
-    for connection in stale:
+                idle.remove(entry)
+                break
+    for connection in closing:
         connection.close()
     return found
 
 
-def connection_give_back(destination: Destination, connection: http.client.HTTPConnection) -> None:
-    """Keep a connection whose last answer was read whole, unless the other side said it
-    closes it, or enough are kept already."""
-    if connection.sock is None:
+def _kept_for(response: http.client.HTTPResponse) -> float:
+    seconds = IDLE_SECONDS
+    said = _KEEP_ALIVE_TIMEOUT.search(response.getheader("Keep-Alive") or "")
+    if said:
+        seconds = min(seconds, int(said.group(1)) - MARGIN_SECONDS)
+    return seconds
+
+
+def connection_give_back(
+    destination: Destination,
+    connection: http.client.HTTPConnection,
+    response: http.client.HTTPResponse,
+) -> None:
+    """Keep a connection whose last answer (`response`) was read whole, unless the other side
+    said it closes it or will soon, or enough are kept already."""
+    seconds = _kept_for(response)
+    if connection.sock is None or seconds <= 0:
+        connection.close()
         return
     now = time.monotonic()
     with _lock:
@@ -92,7 +119,7 @@ def connection_give_back(destination: Destination, connection: http.client.HTTPC
         idle = _idle.setdefault(destination, [])
         kept = sum(len(each) for each in _idle.values())
         if len(idle) < PER_DESTINATION and kept < IN_ALL:
-            idle.append(_Idle(connection, now))
+            idle.append(_Idle(connection, now + seconds))
         else:
             closing.append(connection)
     for each in closing:
@@ -104,8 +131,8 @@ def _expired_removed(now: float) -> list[http.client.HTTPConnection]:
     is not called again to clear its own)."""
     expired = []
     for destination, idle in list(_idle.items()):
-        fresh = [entry for entry in idle if now - entry.since < IDLE_SECONDS]
-        expired.extend(entry.connection for entry in idle if now - entry.since >= IDLE_SECONDS)
+        expired.extend(entry.connection for entry in idle if entry.until <= now)
+        fresh = [entry for entry in idle if entry.until > now]
         if fresh:
             _idle[destination] = fresh
         else:

@@ -5,6 +5,7 @@ private or link-local addresses: an admin field must not become a way into the s
 own network (SSRF). The host is resolved once: the request goes to an address that was
 checked, so a name that resolves differently a moment later (DNS rebinding) changes nothing."""
 
+import contextlib
 import functools
 import http.client
 import io
@@ -142,7 +143,8 @@ def pinned_socket(pin: Pin, timeout: float | object) -> socket.socket:
         # As http.client's own connect does: a request's body is sent apart from its header,
         # and on a kept connection would otherwise wait for the header's acknowledgement,
         # which the other side delays by up to 40 ms.
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return sock
     raise error or OSError(f"no address to connect to for {pin.host}")
 
@@ -203,27 +205,60 @@ def pinned_post(
         raise OutboundRefused(f"{url[:100]} is not a URL of {pin.host}:{pin.port}")
     parts = urllib.parse.urlsplit(url)
     destination = (parts.scheme, pin.host, pin.port)
-    connection = connection_take(destination, pin.addresses)
-    if connection is None:
-        connection = _new_connection(parts.scheme, pin, timeout)
-    else:
-        connection.timeout = timeout
-        connection.sock.settimeout(timeout)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    headers = {"User-Agent": "triage", **headers}
+    kept = connection_take(destination, pin.addresses)
+    if kept is not None:
+        # Should it reconnect by itself, only to the addresses this call approved.
+        kept.pin = pin
+        try:
+            return _post_over(kept, destination, url, target, body, headers, timeout)
+        except _ClosedBeforeAnswering:
+            # The other side closed the kept connection as the request left (its idle
+            # timeout), answering nothing: sent again once, on a connection of its own.
+            pass
+    connection = _new_connection(parts.scheme, pin, timeout)
+    return _post_over(connection, destination, url, target, body, headers, timeout)
+
+
+class _ClosedBeforeAnswering(Exception):
+    pass
+
+
+def _post_over(
+    connection: http.client.HTTPConnection,
+    destination: tuple[str, str, int],
+    url: str,
+    target: str,
+    body: bytes,
+    headers: dict[str, str],
+    timeout: float,
+) -> tuple[int, bytes]:
+    reused = connection.sock is not None
+    connection.timeout = timeout
+    if reused:
+        connection.sock.settimeout(timeout)
+    response = None
     try:
         connection.request("POST", target, body=body, headers=headers)
         response = connection.getresponse()
         accepted = 200 <= response.status < 300
         answer = response.read() if accepted else response.read(MAX_REFUSAL_READ)
-    except BaseException:
+    except BaseException as exc:
+        if response is not None:
+            response.close()
         connection.close()
+        closed = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+        if reused and response is None and isinstance(exc, closed):
+            raise _ClosedBeforeAnswering from exc
         raise
     if not accepted:
+        response.close()
         connection.close()
         raise urllib.error.HTTPError(
             url, response.status, response.reason, response.msg, io.BytesIO(answer)
         )
-    connection_give_back(destination, connection)
+    connection_give_back(destination, connection, response)
     return response.status, answer
 
 

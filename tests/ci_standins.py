@@ -19,11 +19,15 @@ class Receiver:
     which tell its connections apart.
 
     With `keep_alive` it speaks HTTP/1.1 and keeps connections open as a CI's API does,
-    closing one that stays idle `idle_close_after` seconds when given."""
+    closing one that stays idle `idle_close_after` seconds when given (`connection_ended` is
+    set once it has), and closing without an answer the connection the deliveries numbered in
+    `unanswered` (1 for the first) arrive on; `keep_alive_says` is sent as its answers'
+    Keep-Alive header."""
 
     def __init__(self, statuses: tuple[int, ...] = (202,), hold_first: float = 0.0,
                  answer: dict | None = None, retry_after: str = "", keep_alive: bool = False,
-                 idle_close_after: float | None = None) -> None:  # fmt: skip
+                 idle_close_after: float | None = None,
+                 unanswered: tuple[int, ...] = (), keep_alive_says: str = "") -> None:  # fmt: skip
         self.statuses = list(statuses)
         self.retry_after = retry_after  # sent with every 5xx answer when set
         self.hold_first = hold_first
@@ -31,6 +35,7 @@ class Receiver:
         self.deliveries: list[dict] = []
         self.first_arrived = threading.Event()
         self.open_connections: list[socket.socket] = []
+        self.connection_ended = threading.Event()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -45,6 +50,10 @@ class Receiver:
                 super().setup()
                 receiver.open_connections.append(self.connection)
 
+            def finish(self):
+                super().finish()
+                receiver.connection_ended.set()
+
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if self.headers.get("Content-Encoding") == "gzip":
@@ -54,6 +63,9 @@ class Receiver:
                      "body": json.loads(raw or b"null"), "at": time.perf_counter(),
                      "client": self.client_address}
                 )  # fmt: skip
+                if len(receiver.deliveries) in unanswered:
+                    self.close_connection = True
+                    return
                 first = len(receiver.deliveries) == 1
                 receiver.first_arrived.set()
                 if first and receiver.hold_first:
@@ -66,6 +78,8 @@ class Receiver:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(payload)))
+                    if keep_alive_says:
+                        self.send_header("Keep-Alive", keep_alive_says)
                     if status >= 500 and receiver.retry_after:
                         self.send_header("Retry-After", receiver.retry_after)
                     self.end_headers()

@@ -29,6 +29,15 @@ def empty_cache():
 
 
 @pytest.fixture(autouse=True)
+def no_kept_outbound_connections():
+    """A connection kept by an earlier test's call never carries a later test's."""
+    from operations.kept_connections import connections_close
+
+    yield
+    connections_close()
+
+
+@pytest.fixture(autouse=True)
 def follow_up_in_process(settings):
     """What follows a stored report runs as in the embedded mode: in the web process, once the
     response is sent. The tests that run it in a real worker say so

@@ -4,7 +4,6 @@ network."""
 import ipaddress
 import json
 import ssl
-import time
 import urllib.error
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -206,15 +205,66 @@ def test_calls_to_the_same_ci_go_over_one_kept_connection():
 
 
 @override_settings(OUTBOUND_ALLOWED_HOSTS=["127.0.0.1"], OUTBOUND_ALLOW_PRIVATE_NETWORKS=True)
-def test_a_connection_the_ci_closed_while_idle_is_not_written_to():
+def test_a_call_after_the_ci_closed_the_idle_connection_still_arrives():
     ci = Receiver(keep_alive=True, idle_close_after=0.1)
     try:
         first, _ = post(f"{ci.url}/hook", b"{}", {}, timeout=5)
-        time.sleep(0.4)
+        assert ci.connection_ended.wait(5)
         second, _ = post(f"{ci.url}/hook", b"{}", {}, timeout=5)
     finally:
         ci.close()
     assert (first, second) == (202, 202)
+    assert len(ci.deliveries) == 2
+    assert len({delivery["client"] for delivery in ci.deliveries}) == 2
+
+
+@override_settings(OUTBOUND_ALLOWED_HOSTS=["127.0.0.1"], OUTBOUND_ALLOW_PRIVATE_NETWORKS=True)
+def test_a_kept_connection_closed_as_the_call_leaves_is_sent_again_on_a_new_one():
+    ci = Receiver(keep_alive=True, unanswered=(2,))
+    try:
+        first, _ = post(f"{ci.url}/hook", b'{"n": 1}', {}, timeout=5)
+        second, _ = post(f"{ci.url}/hook", b'{"n": 2}', {}, timeout=5)
+    finally:
+        ci.close()
+    assert (first, second) == (202, 202)
+    assert [delivery["body"] for delivery in ci.deliveries] == [{"n": 1}, {"n": 2}, {"n": 2}]
+    first_connection, dropped, again = (delivery["client"] for delivery in ci.deliveries)
+    assert dropped == first_connection and again != first_connection
+
+
+@override_settings(OUTBOUND_ALLOWED_HOSTS=["127.0.0.1"], OUTBOUND_ALLOW_PRIVATE_NETWORKS=True)
+def test_a_new_connection_closed_without_an_answer_is_not_sent_again():
+    ci = Receiver(keep_alive=True, unanswered=(1,))
+    try:
+        with pytest.raises(ConnectionResetError):
+            post(f"{ci.url}/hook", b"{}", {}, timeout=5)
+    finally:
+        ci.close()
+    assert len(ci.deliveries) == 1
+
+
+@override_settings(OUTBOUND_ALLOWED_HOSTS=["127.0.0.1"], OUTBOUND_ALLOW_PRIVATE_NETWORKS=True)
+def test_calls_say_who_is_calling_unless_the_caller_does():
+    ci = Receiver()
+    try:
+        post(f"{ci.url}/hook", b"{}", {"Content-Type": "application/json"}, timeout=5)
+        post(f"{ci.url}/hook", b"{}", {"User-Agent": "triage-export"}, timeout=5)
+    finally:
+        ci.close()
+    assert [delivery["headers"]["User-Agent"] for delivery in ci.deliveries] == [
+        "triage",
+        "triage-export",
+    ]
+
+
+@override_settings(OUTBOUND_ALLOWED_HOSTS=["127.0.0.1"], OUTBOUND_ALLOW_PRIVATE_NETWORKS=True)
+def test_a_ci_that_says_it_keeps_connections_a_second_at_most_gets_a_new_one_per_call():
+    ci = Receiver(keep_alive=True, keep_alive_says="timeout=1, max=100")
+    try:
+        for _ in range(2):
+            post(f"{ci.url}/hook", b"{}", {}, timeout=5)
+    finally:
+        ci.close()
     assert len({delivery["client"] for delivery in ci.deliveries}) == 2
 
 
