@@ -71,11 +71,11 @@ def _peer(connection: http.client.HTTPConnection) -> str | None:
 
 
 def connection_take(
-    destination: Destination, addresses: tuple[str, ...]
+    destination: Destination, addresses: tuple[str, ...] | None = None
 ) -> http.client.HTTPConnection | None:
-    """An idle connection to one of `addresses` (as a destination check just approved them),
-    or None. One to another address stays kept: a name served from several addresses
-    resolves to each in turn."""
+    """An idle connection to the destination, or None; with `addresses` (as a destination
+    check just approved them), only one to one of those. One to another address stays kept:
+    a name served from several addresses resolves to each in turn."""
     now = time.monotonic()
     found = None
     with _lock:
@@ -85,7 +85,7 @@ def connection_take(
             if _closed_by_peer(entry.connection):
                 closing.append(entry.connection)
                 idle.remove(entry)
-            elif _peer(entry.connection) in addresses:
+            elif addresses is None or _peer(entry.connection) in addresses:
                 found = entry.connection
                 idle.remove(entry)
                 break

@@ -2,8 +2,10 @@
 
 They never follow redirects, and unless the operator allows it they never reach loopback,
 private or link-local addresses: an admin field must not become a way into the server's
-own network (SSRF). The host is resolved once: the request goes to an address that was
-checked, so a name that resolves differently a moment later (DNS rebinding) changes nothing."""
+own network (SSRF). A host is resolved once, to make a connection, which goes to an address
+that was checked, so a name that resolves differently a moment later (DNS rebinding) changes
+nothing. A connection kept from an earlier call (`operations.kept_connections`) is used
+without resolving the name again: it goes where a check let it go."""
 
 import contextlib
 import functools
@@ -203,21 +205,47 @@ def pinned_post(
     HTTPError, which holds the start of the answer's body."""
     if _allowed_parts(url) != (pin.host, pin.port):
         raise OutboundRefused(f"{url[:100]} is not a URL of {pin.host}:{pin.port}")
+    destination = _destination(url)
+    kept = connection_take(destination, pin.addresses)
+    return _post(url, body, headers, timeout, destination, kept=kept, pin=pin)
+
+
+def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float) -> tuple[int, bytes]:
+    """POST and return (status, body), as `pinned_post` does. The host is looked up and
+    checked only to make a new connection: one kept from an earlier call goes to an address
+    that was checked when it was made."""
+    destination = _destination(url)
+    kept = connection_take(destination)
+    return _post(url, body, headers, timeout, destination, kept=kept, pin=None)
+
+
+def _destination(url: str) -> tuple[str, str, int]:
+    """Scheme, host and port, once the URL is one the server may call (OutboundRefused)."""
+    host, port = _allowed_parts(url)
+    return urllib.parse.urlsplit(url).scheme, host, port
+
+
+def _post(
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    timeout: float,
+    destination: tuple[str, str, int],
+    *,
+    kept: http.client.HTTPConnection | None,
+    pin: Pin | None,
+) -> tuple[int, bytes]:
     parts = urllib.parse.urlsplit(url)
-    destination = (parts.scheme, pin.host, pin.port)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     headers = {"User-Agent": "triage", **headers}
-    kept = connection_take(destination, pin.addresses)
     if kept is not None:
-        # Should it reconnect by itself, only to the addresses this call approved.
-        kept.pin = pin
         try:
             return _post_over(kept, destination, url, target, body, headers, timeout)
         except _ClosedBeforeAnswering:
             # The other side closed the kept connection as the request left (its idle
             # timeout), answering nothing: sent again once, on a connection of its own.
             pass
-    connection = _new_connection(parts.scheme, pin, timeout)
+    connection = _new_connection(parts.scheme, pin or destination_pin(url), timeout)
     return _post_over(connection, destination, url, target, body, headers, timeout)
 
 
@@ -260,8 +288,3 @@ def _post_over(
         )
     connection_give_back(destination, connection, response)
     return response.status, answer
-
-
-def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float) -> tuple[int, bytes]:
-    """POST and return (status, body); raises urllib's HTTPError for 4xx/5xx, OSError else."""
-    return pinned_post(destination_pin(url), url, body, headers, timeout=timeout)

@@ -284,6 +284,23 @@ def test_a_refusal_still_reads_as_one_and_its_connection_is_not_kept():
 
 
 @override_settings(OUTBOUND_ALLOWED_HOSTS=["rebound.invalid"])
+def test_a_call_over_a_kept_connection_does_not_look_the_name_up_again():
+    ci = Receiver(keep_alive=True)
+    port = ci.server.server_port
+    url = f"http://rebound.invalid:{port}/hook"
+    try:
+        pinned_post(Pin("rebound.invalid", port, ("127.0.0.1",)), url, b"{}", {}, timeout=5)
+        # A .invalid name never resolves: looked up again, this call would be refused.
+        status, _ = post(url, b"{}", {}, timeout=5)
+        with override_settings(OUTBOUND_ALLOWED_HOSTS=[]), pytest.raises(OutboundRefused):
+            post(url, b"{}", {}, timeout=5)
+    finally:
+        ci.close()
+    assert status == 202
+    assert len({delivery["client"] for delivery in ci.deliveries}) == 1
+
+
+@override_settings(OUTBOUND_ALLOWED_HOSTS=["rebound.invalid"])
 def test_a_kept_connection_serves_only_a_call_whose_check_approved_its_address():
     ci = Receiver(keep_alive=True)
     port = ci.server.server_port
