@@ -283,35 +283,41 @@ def test_a_refusal_still_reads_as_one_and_its_connection_is_not_kept():
     assert len({delivery["client"] for delivery in ci.deliveries}) == 2
 
 
+def _first_call_pinned_to_loopback(ci: Receiver) -> tuple[str, int]:
+    """A call to rebound.invalid at the stand-in's port, pinned to its loopback address: the
+    connection it made is kept. Returns the URL and the answer's status."""
+    port = ci.server.server_port
+    url = f"http://rebound.invalid:{port}/hook"
+    status, _ = pinned_post(Pin("rebound.invalid", port, ("127.0.0.1",)), url, b"{}", {},
+                            timeout=5)  # fmt: skip
+    return url, status
+
+
 @override_settings(OUTBOUND_ALLOWED_HOSTS=["rebound.invalid"])
 def test_a_call_over_a_kept_connection_does_not_look_the_name_up_again():
     ci = Receiver(keep_alive=True)
-    port = ci.server.server_port
-    url = f"http://rebound.invalid:{port}/hook"
     try:
-        pinned_post(Pin("rebound.invalid", port, ("127.0.0.1",)), url, b"{}", {}, timeout=5)
+        url, first = _first_call_pinned_to_loopback(ci)
         # A .invalid name never resolves: looked up again, this call would be refused.
-        status, _ = post(url, b"{}", {}, timeout=5)
+        second, _ = post(url, b"{}", {}, timeout=5)
         with override_settings(OUTBOUND_ALLOWED_HOSTS=[]), pytest.raises(OutboundRefused):
             post(url, b"{}", {}, timeout=5)
     finally:
         ci.close()
-    assert status == 202
+    assert (first, second) == (202, 202)
     assert len({delivery["client"] for delivery in ci.deliveries}) == 1
 
 
 @override_settings(OUTBOUND_ALLOWED_HOSTS=["rebound.invalid"])
 def test_a_kept_connection_serves_only_a_call_whose_check_approved_its_address():
     ci = Receiver(keep_alive=True)
-    port = ci.server.server_port
-    url = f"http://rebound.invalid:{port}/hook"
     try:
-        status, _ = pinned_post(Pin("rebound.invalid", port, ("127.0.0.1",)), url, b"{}", {},
-                                timeout=5)  # fmt: skip
+        url, status = _first_call_pinned_to_loopback(ci)
         # The name now resolves elsewhere: the call connects there (nothing listens on
         # 127.0.0.2 here), not over the connection to the address checked before.
         with pytest.raises(ConnectionRefusedError):
-            pinned_post(Pin("rebound.invalid", port, ("127.0.0.2",)), url, b"{}", {}, timeout=5)
+            pinned_post(Pin("rebound.invalid", ci.server.server_port, ("127.0.0.2",)), url,
+                        b"{}", {}, timeout=5)  # fmt: skip
     finally:
         ci.close()
     assert status == 202
