@@ -1,10 +1,10 @@
 """Connections to the hosts Triage calls, kept open between calls: the next rerun sent to the
 same CI pays no TCP connect and no TLS handshake (tens of milliseconds to a distant API).
 
-Each process keeps its own. A connection is only handed out again to a call whose own
-destination check approved the address it is connected to, and never one the other side has
-closed or written to while it sat idle. Only a connection whose answer was read to its end
-comes back."""
+Each process keeps its own. A connection goes to an address a destination check approved
+when it was made; a caller may ask for one to the addresses its own check approved. One the
+other side has closed or written to while it sat idle is never handed out again, and only a
+connection whose answer was read to its end comes back."""
 
 import http.client
 import os
@@ -63,9 +63,10 @@ def _closed_by_peer(connection: http.client.HTTPConnection) -> bool:
         return True
 
 
-def _peer(connection: http.client.HTTPConnection) -> str | None:
+def connection_peer(connection: http.client.HTTPConnection) -> str | None:
+    """The address the connection goes to, without an IPv6 zone."""
     try:
-        return connection.sock.getpeername()[0]
+        return str(connection.sock.getpeername()[0]).split("%")[0]
     except (AttributeError, OSError):
         return None
 
@@ -85,7 +86,7 @@ def connection_take(
             if _closed_by_peer(entry.connection):
                 closing.append(entry.connection)
                 idle.remove(entry)
-            elif addresses is None or _peer(entry.connection) in addresses:
+            elif addresses is None or connection_peer(entry.connection) in addresses:
                 found = entry.connection
                 idle.remove(entry)
                 break

@@ -14,6 +14,7 @@ import io
 import ipaddress
 import socket
 import ssl
+import time
 import urllib.error
 import urllib.parse
 from dataclasses import dataclass
@@ -21,7 +22,11 @@ from dataclasses import dataclass
 from django import forms
 from django.conf import settings
 
-from operations.kept_connections import connection_give_back, connection_take
+from operations.kept_connections import (
+    connection_give_back,
+    connection_peer,
+    connection_take,
+)
 
 
 class OutboundRefused(Exception):
@@ -216,7 +221,17 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float) -> t
     that was checked when it was made."""
     destination = _destination(url)
     kept = connection_take(destination)
+    if kept is not None and not _may_reach(connection_peer(kept)):
+        # Kept from before private networks were refused (a setting changed in tests).
+        kept.close()
+        kept = None
     return _post(url, body, headers, timeout, destination, kept=kept, pin=None)
+
+
+def _may_reach(address: str | None) -> bool:
+    if address is None:
+        return False
+    return settings.OUTBOUND_ALLOW_PRIVATE_NETWORKS or is_public(ipaddress.ip_address(address))
 
 
 def _destination(url: str) -> tuple[str, str, int]:
@@ -237,13 +252,15 @@ def _post(
 ) -> tuple[int, bytes]:
     parts = urllib.parse.urlsplit(url)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    headers = {"User-Agent": "triage", **headers}
+    if not any(name.lower() == "user-agent" for name in headers):
+        headers = {"User-Agent": "triage", **headers}
     if kept is not None:
         try:
             return _post_over(kept, destination, url, target, body, headers, timeout)
         except _ClosedBeforeAnswering:
             # The other side closed the kept connection as the request left (its idle
-            # timeout), answering nothing: sent again once, on a connection of its own.
+            # timeout), answering nothing at once: sent again once, on a connection of its
+            # own. A close that comes later may follow work done, and is not retried here.
             pass
     connection = _new_connection(parts.scheme, pin or destination_pin(url), timeout)
     return _post_over(connection, destination, url, target, body, headers, timeout)
@@ -251,6 +268,18 @@ def _post(
 
 class _ClosedBeforeAnswering(Exception):
     pass
+
+
+# How a connection the other side closed fails a request written on it, over TCP and TLS.
+_CLOSED = (
+    ConnectionResetError,  # http.client's RemoteDisconnected too
+    BrokenPipeError,
+    ConnectionAbortedError,
+    ssl.SSLEOFError,
+    ssl.SSLZeroReturnError,
+)
+# A kept connection closed by its idle timeout fails the request within a round trip.
+RESEND_WITHIN_SECONDS = 1.0
 
 
 def _post_over(
@@ -267,6 +296,7 @@ def _post_over(
     if reused:
         connection.sock.settimeout(timeout)
     response = None
+    sent_at = time.monotonic()
     try:
         connection.request("POST", target, body=body, headers=headers)
         response = connection.getresponse()
@@ -276,8 +306,8 @@ def _post_over(
         if response is not None:
             response.close()
         connection.close()
-        closed = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
-        if reused and response is None and isinstance(exc, closed):
+        at_once = time.monotonic() - sent_at < RESEND_WITHIN_SECONDS
+        if reused and response is None and at_once and isinstance(exc, _CLOSED):
             raise _ClosedBeforeAnswering from exc
         raise
     if not accepted:

@@ -293,7 +293,7 @@ def _first_call_pinned_to_loopback(ci: Receiver) -> tuple[str, int]:
     return url, status
 
 
-@override_settings(OUTBOUND_ALLOWED_HOSTS=["rebound.invalid"])
+@override_settings(OUTBOUND_ALLOWED_HOSTS=["rebound.invalid"], OUTBOUND_ALLOW_PRIVATE_NETWORKS=True)
 def test_a_call_over_a_kept_connection_does_not_look_the_name_up_again():
     ci = Receiver(keep_alive=True)
     try:
@@ -322,3 +322,44 @@ def test_a_kept_connection_serves_only_a_call_whose_check_approved_its_address()
         ci.close()
     assert status == 202
     assert len(ci.deliveries) == 1
+
+
+@override_settings(OUTBOUND_ALLOWED_HOSTS=["127.0.0.1"], OUTBOUND_ALLOW_PRIVATE_NETWORKS=True)
+def test_a_kept_connection_to_a_private_address_is_not_used_once_those_are_refused():
+    ci = Receiver(keep_alive=True)
+    try:
+        status, _ = post(f"{ci.url}/hook", b"{}", {}, timeout=5)
+        refused = pytest.raises(OutboundRefused, match="non-public address")
+        with override_settings(OUTBOUND_ALLOW_PRIVATE_NETWORKS=False), refused:
+            post(f"{ci.url}/hook", b"{}", {}, timeout=5)
+    finally:
+        ci.close()
+    assert status == 202
+    assert len(ci.deliveries) == 1
+
+
+@override_settings(OUTBOUND_ALLOWED_HOSTS=["rebound.invalid"], OUTBOUND_ALLOW_PRIVATE_NETWORKS=True)
+def test_https_calls_share_a_kept_connection_and_resend_when_it_closes_unanswered(
+    tmp_path, monkeypatch
+):
+    from operations.outbound import _tls_context
+
+    cert, key = _self_signed(tmp_path, "rebound.invalid")
+    server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_side.load_cert_chain(cert, key)
+    ci = Receiver(keep_alive=True, unanswered=(3,))
+    ci.server.socket = server_side.wrap_socket(ci.server.socket, server_side=True)
+    port = ci.server.server_port
+    url = f"https://rebound.invalid:{port}/hook"
+    # The operator's trust store, as OpenSSL reads it, holds the stand-in's certificate.
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    _tls_context.cache_clear()
+    try:
+        pin = Pin("rebound.invalid", port, ("127.0.0.1",))
+        statuses = [pinned_post(pin, url, b"{}", {}, timeout=5)[0] for _ in range(3)]
+    finally:
+        ci.close()
+        _tls_context.cache_clear()
+    assert statuses == [202, 202, 202]
+    first, second, dropped, again = (delivery["client"] for delivery in ci.deliveries)
+    assert first == second == dropped and again != first
