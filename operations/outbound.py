@@ -5,7 +5,8 @@ private or link-local addresses: an admin field must not become a way into the s
 own network (SSRF). A host is resolved once, to make a connection, which goes to an address
 that was checked, so a name that resolves differently a moment later (DNS rebinding) changes
 nothing. A connection kept from an earlier call (`operations.kept_connections`) is used
-without resolving the name again: it goes where a check let it go."""
+without resolving the name again: it goes where a check let it go. Calls go direct, never
+through a proxy, which would resolve the name again itself, out of the check's reach."""
 
 import contextlib
 import functools
