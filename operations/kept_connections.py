@@ -64,9 +64,9 @@ def _closed_by_peer(connection: http.client.HTTPConnection) -> bool:
 
 
 def connection_peer(connection: http.client.HTTPConnection) -> str | None:
-    """The address the connection goes to, without an IPv6 zone."""
+    """The address the connection goes to, as the resolver writes it."""
     try:
-        return str(connection.sock.getpeername()[0]).split("%")[0]
+        return str(connection.sock.getpeername()[0])
     except (AttributeError, OSError):
         return None
 

@@ -80,9 +80,14 @@ def _resolve(host: str, port: int) -> tuple[str, ...]:
     return tuple(dict.fromkeys(str(info[4][0]) for info in found))
 
 
+def _address(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """An address as the resolver or a socket gives it, its IPv6 zone left out."""
+    return ipaddress.ip_address(address.split("%")[0])
+
+
 def _refuse_non_public(host: str, addresses: tuple[str, ...]) -> None:
     for address in addresses:
-        ip = ipaddress.ip_address(address.split("%")[0])
+        ip = _address(address)
         if not is_public(ip):
             raise OutboundRefused(f"{host} resolves to a non-public address ({ip})")
 
@@ -209,9 +214,9 @@ def pinned_post(
     there is one); the URL's host goes in the Host header and, for https, is what the
     certificate must name. Redirects are not followed: any answer but 2xx raises urllib's
     HTTPError, which holds the start of the answer's body."""
-    if _allowed_parts(url) != (pin.host, pin.port):
-        raise OutboundRefused(f"{url[:100]} is not a URL of {pin.host}:{pin.port}")
     destination = _destination(url)
+    if destination[1:] != (pin.host, pin.port):
+        raise OutboundRefused(f"{url[:100]} is not a URL of {pin.host}:{pin.port}")
     kept = connection_take(destination, pin.addresses)
     return _post(url, body, headers, timeout, destination, kept=kept, pin=pin)
 
@@ -232,7 +237,7 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float) -> t
 def _may_reach(address: str | None) -> bool:
     if address is None:
         return False
-    return settings.OUTBOUND_ALLOW_PRIVATE_NETWORKS or is_public(ipaddress.ip_address(address))
+    return settings.OUTBOUND_ALLOW_PRIVATE_NETWORKS or is_public(_address(address))
 
 
 def _destination(url: str) -> tuple[str, str, int]:
