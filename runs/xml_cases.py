@@ -229,10 +229,11 @@ class CaseReport:
         key = scenario_id or full_name or "unnamed test"
         self.total_seconds += attempt.seconds
         entry: dict[str, Any] = {
-            "title": clean_text(full_name, 2000),
+            # Made of cleaned text: only trimmed (an empty name leaves "classname > ") and cut.
+            "title": full_name.strip()[:2000],
             "status": "skipped" if attempt.skipped else "passed",
             "durationMs": int(attempt.seconds * 1000),
-            "file": clean_text(attempt.file or classname, 2000),
+            "file": clean_text(attempt.file, 2000) if attempt.file else classname[:2000],
         }
         if attempt.failures:
             if len(attempt.failures) > MAX_FAILURES_PER_ATTEMPT:

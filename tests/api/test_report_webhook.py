@@ -288,6 +288,51 @@ def test_null_means_absent_for_optional_fields(project_and_token, runs_url):
     assert (failure.message, failure.evidence, failure.artifacts) == ("", [], [])
 
 
+def test_a_null_member_is_the_same_content_as_a_member_left_out(project_and_token, runs_url):
+    _, token = project_and_token
+    with_nulls = a_report(commit=None)
+    with_nulls["scenarios"][0].update(title=None, file=None)
+    left_out = a_report()
+    del left_out["run"]["commit"]
+    for member in ("title", "file"):
+        del left_out["scenarios"][0][member]
+
+    first = post(runs_url("dispatch"), report_bytes(with_nulls), token=token)
+    again = post(runs_url("dispatch"), report_bytes(left_out), token=token)
+
+    assert (first.status, again.status) == (201, 200), again.body
+    assert again.body["id"] == first.body["id"]
+
+
+def test_nulls_within_evidence_rows_and_entity_ids_are_kept(project_and_token, runs_url):
+    _, token = project_and_token
+    failure = a_failure(
+        keyEntityIds={"orgId": "org-a", "driverId": None},
+        evidence=[{"label": None, "rows": [{"id": "n-1", "read_at": None}]}],
+    )
+    report = a_report(scenarios=[a_scenario("BID-001", "failed", title=None, failures=[failure])])
+
+    answer = post(runs_url("dispatch"), report_bytes(report), token=token)
+
+    assert answer.status == 201, answer.body
+    stored = InvariantFailure.objects.get()
+    assert stored.key_entity_ids == {"orgId": "org-a", "driverId": None}
+    assert stored.evidence == [{"label": "", "rows": [{"id": "n-1", "read_at": None}]}]
+
+
+def test_a_null_where_no_member_can_be_left_out_is_refused_naming_it(project_and_token, runs_url):
+    _, token = project_and_token
+    report = a_report(scenarios=[a_scenario("BID-001", title=None, variant={"browser": None})])
+
+    answer = post(runs_url("dispatch"), report_bytes(report), token=token)
+
+    assert answer.status == 400
+    assert [problem["field"] for problem in answer.body["problems"]] == [
+        "scenarios[0].variant.browser"
+    ]
+    assert stored_rows()["Run"] == 0
+
+
 def test_a_blank_invariant_id_is_a_diagnostics_gap_not_an_error(project_and_token, runs_url):
     _, token = project_and_token
     report = a_report(
