@@ -1,7 +1,6 @@
 """Turn a validated run report into rows: one transaction, bulk writes, stored exactly once."""
 
 import copy
-import functools
 import hashlib
 import json
 import re
@@ -59,9 +58,6 @@ class ReportConflict(Exception):
         self.run = run
 
 
-# A report asks for each of its scenarios' area twice (its run's counts, the catalog): the
-# second time, for the 10,000 scenarios of a large report, from here.
-@functools.lru_cache(maxsize=16_384)
 def id_prefix(identifier: str) -> str:
     match = ID_PREFIX.match(identifier)
     return match.group(1).upper() if match else ""
