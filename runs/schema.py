@@ -305,9 +305,11 @@ def field_path(location: tuple[int | str, ...]) -> str:
 def report_parse(body: bytes | str) -> RunReport:
     """Parse and validate a JSON report, raising ReportInvalid with every problem found.
 
-    A `null` member of the run, a scenario, a failure or an evidence table means the member
-    is absent: suites write null for a value they do not have. The report is validated as
-    it came first, and again without those members only when a null was refused."""
+    A `null` member of the report, its run, a scenario, a failure or an evidence table means
+    the member is absent: suites write null for a value they do not have. The report is
+    validated as it came first, and again without those members only when a null was
+    refused. Where a member is written both ways (`durationMs` and `duration_ms`), the
+    camelCase one is read, also when it is a null the field takes."""
     try:
         with cyclic_gc_paused():
             report = RunReport.model_validate_json(body)
@@ -320,22 +322,21 @@ def report_parse(body: bytes | str) -> RunReport:
 
 
 def _report_without_nulls(body: bytes | str, refused: ValidationError) -> RunReport:
-    errors = refused.errors(include_url=False)
-    if any(error["type"] == "json_invalid" for error in errors):
-        raise ReportInvalid(
-            "malformed JSON",
-            [{"field": "report", "problem": errors[0]["msg"]}],
-        ) from None
-    if any(error.get("input", ...) is None for error in errors):
-        try:
-            # Written back as JSON and validated from that, so every value reads as it did.
-            without_nulls = json.dumps(_nulls_dropped(json.loads(body)))
-            with cyclic_gc_paused():
-                return RunReport.model_validate_json(without_nulls)
-        except ValidationError as exc:
-            errors = exc.errors(include_url=False)
-        except (ValueError, RecursionError):
-            pass  # JSON pydantic read but Python's json does not: its problems as found
+    with cyclic_gc_paused():
+        errors = refused.errors(include_url=False)
+        if any(error["type"] == "json_invalid" for error in errors):
+            raise ReportInvalid(
+                "malformed JSON",
+                [{"field": "report", "problem": errors[0]["msg"]}],
+            ) from None
+        if any(error.get("input", ...) is None for error in errors):
+            try:
+                # Written back as JSON and validated from that, so every value reads as it did.
+                return RunReport.model_validate_json(json.dumps(_nulls_dropped(json.loads(body))))
+            except ValidationError as exc:
+                errors = exc.errors(include_url=False)
+            except (ValueError, RecursionError):
+                pass  # JSON pydantic read but Python's json does not: its problems as found
     problems = [
         {"field": field_path(error["loc"]), "problem": _problem(error)}
         for error in errors[:MAX_PROBLEMS_LISTED]

@@ -233,7 +233,8 @@ class CaseReport:
             "title": full_name.strip()[:2000],
             "status": "skipped" if attempt.skipped else "passed",
             "durationMs": int(attempt.seconds * 1000),
-            "file": clean_text(attempt.file, 2000) if attempt.file else classname[:2000],
+            # A name cut to its length may end in a space, which the file's own cut drops.
+            "file": clean_text(attempt.file, 2000) if attempt.file else classname.strip(),
         }
         if attempt.failures:
             if len(attempt.failures) > MAX_FAILURES_PER_ATTEMPT:

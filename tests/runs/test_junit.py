@@ -28,3 +28,13 @@ def test_a_retried_junit_test_keeps_its_attempts():
       <testcase name="BID-001 works"/></testsuite>"""
     report = xml_report(xml, run={"id": "j", "suite": "smoke"})
     assert [(s.attempt, s.status) for s in report.scenarios] == [(1, "failed"), (2, "passed")]
+
+
+def test_a_test_name_cut_to_its_length_leaves_no_space_at_the_end_of_its_title_or_file():
+    classname = "a" * 999 + " bcd"
+    xml = f"""<testsuite name="s"><testcase classname="{classname}" name="BID-001 works"/>
+      <testcase classname="t" name="{"b" * 999} cd"/></testsuite>""".encode()
+    report = xml_report(xml, run={"id": "j", "suite": "smoke"})
+    by_id = {s.scenario_id: s for s in report.scenarios}
+    assert by_id["BID-001"].file == "a" * 999
+    assert by_id[f"t > {'b' * 296}"].title == f"t > {'b' * 999}"
