@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import BigIntegerField, Case, Count, F, Value, When
+from django.db.models import BigIntegerField, Case, Count, Exists, F, OuterRef, Value, When
 from django.db.models.functions import Greatest, Least
 from django.urls import reverse
 from django.utils import timezone
@@ -144,26 +144,39 @@ def _incident_reasons(run: Run, failures: _Failures) -> dict[int, FailureReason]
     if not scenarios_by_reason:
         return {}
     settings = TriageSettings.objects.filter(project_id=run.project_id).first() or TriageSettings()
-    ran = ScenarioResult.objects.filter(run=run).values("scenario_id").distinct().count()
-    held = set(
-        Defect.objects.filter(
-            project_id=run.project_id,
-            kind=Defect.Kind.INCIDENT,
-            reason_id__in=list(scenarios_by_reason),
-            state__in=[*Defect.OPEN_STATES, Defect.State.MUTED],
-        ).values_list("reason_id", flat=True)
-    )
-    wanted = [
-        reason
-        for reason, scenarios in scenarios_by_reason.items()
-        if reason in held
-        or len(scenarios) >= settings.incident_min_scenarios
-        or (
-            len(scenarios) >= INCIDENT_MIN_FOR_SHARE
-            and len(scenarios) * 100 >= settings.incident_min_percent * ran
+    # Each reason with whether an open (or muted) incident holds it, in one query.
+    reasons = FailureReason.objects.filter(pk__in=list(scenarios_by_reason)).annotate(
+        held=Exists(
+            Defect.objects.filter(
+                project_id=run.project_id,
+                kind=Defect.Kind.INCIDENT,
+                reason_id=OuterRef("pk"),
+                state__in=[*Defect.OPEN_STATES, Defect.State.MUTED],
+            )
         )
-    ]
-    return FailureReason.objects.in_bulk(wanted)
+    )
+    ran: list[int] = []
+
+    def scenarios_ran() -> int:
+        # Counted only for a share to compare: most runs' reasons are decided without it.
+        if not ran:
+            ran.append(
+                ScenarioResult.objects.filter(run=run).values("scenario_id").distinct().count()
+            )
+        return ran[0]
+
+    def is_incident(reason: FailureReason) -> bool:
+        scenarios = len(scenarios_by_reason[reason.pk])
+        return (
+            reason.held
+            or scenarios >= settings.incident_min_scenarios
+            or (
+                scenarios >= INCIDENT_MIN_FOR_SHARE
+                and scenarios * 100 >= settings.incident_min_percent * scenarios_ran()
+            )
+        )
+
+    return {reason.pk: reason for reason in reasons if is_incident(reason)}
 
 
 def _with_incidents(run: Run, failures: _Failures) -> dict[str, _Group]:
@@ -401,8 +414,9 @@ def _defects_of(
         .filter(project_id=run.project_id, fingerprint__in=list(groups))
         .order_by("pk")
     }
-    rules = project_rules(run.project_id)
     new = [(key, group) for key, group in sorted(groups.items()) if key not in existing]
+    # Only a new defect is routed.
+    rules = project_rules(run.project_id) if new else []
     created = _create_all(run, new, flaky, rules)
     defects: dict[str, Defect] = {}
     for key, group in sorted(groups.items()):
@@ -530,9 +544,10 @@ def defects_record_run(*, run: Run, now: datetime | None = None) -> RecordOutcom
     run = (
         Run.objects.select_for_update(of=("self",), no_key=True)
         .select_related("project")
+        .annotate(triaged=Exists(TriagedRun.objects.filter(run=OuterRef("pk"))))
         .get(pk=run.pk)
     )
-    first_time = not TriagedRun.objects.filter(run=run).exists()
+    first_time = not run.triaged
     if first_time:
         # Once whole, a run stays whole: a part coming later is grouped when it arrives.
         if not run_is_complete(run, now or timezone.now()):

@@ -59,6 +59,22 @@ def test_a_few_scenarios_failing_alike_in_a_big_run_stay_defects(project):
     assert list(Defect.objects.values_list("kind", flat=True)) == ["defect", "defect"]
 
 
+def test_a_share_of_the_scenarios_a_run_ran_failing_alike_is_one_incident(project):
+    # Three of twelve (25 %) reach the default share of 20 %; three of twenty (15 %) do not.
+    a_triaged_run(project, an_outage("night-1", failing=3, passing=9))
+    timed_out = [a_failure(message="timed out after 30000 ms waiting for the queue")]
+    a_triaged_run(project, a_report("night-2", [
+        *[a_scenario(f"BID-{n:03d}", "failed", failures=timed_out) for n in range(3)],
+        *[a_scenario(f"SCH-{n:03d}", "passed") for n in range(17)],
+    ]))  # fmt: skip
+
+    night_1, night_2 = (
+        sorted(Defect.objects.filter(last_run__external_id=night).values_list("kind", flat=True))
+        for night in ("night-1", "night-2")
+    )
+    assert (night_1, night_2) == (["incident"], ["defect", "defect", "defect"])
+
+
 def test_the_thresholds_are_the_projects_own(project):
     TriageSettings.objects.create(
         project=project, incident_min_scenarios=10, incident_min_percent=90
