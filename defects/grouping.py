@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import BigIntegerField, Case, Count, Exists, F, OuterRef, Value, When
+from django.db.models import BigIntegerField, Case, Count, Exists, F, OuterRef, Q, Value, When
 from django.db.models.functions import Greatest, Least
 from django.urls import reverse
 from django.utils import timezone
@@ -144,14 +144,27 @@ def _incident_reasons(run: Run, failures: _Failures) -> dict[int, FailureReason]
     if not scenarios_by_reason:
         return {}
     settings = TriageSettings.objects.filter(project_id=run.project_id).first() or TriageSettings()
-    # Each reason with whether an open (or muted) incident holds it, in one query.
-    reasons = FailureReason.objects.filter(pk__in=list(scenarios_by_reason)).annotate(
-        held=Exists(
-            Defect.objects.filter(
-                project_id=run.project_id,
-                kind=Defect.Kind.INCIDENT,
-                reason_id=OuterRef("pk"),
-                state__in=[*Defect.OPEN_STATES, Defect.State.MUTED],
+    # In one query: the reasons an open (or muted) incident holds, and those failing in enough
+    # scenarios to make one.
+    enough = min(settings.incident_min_scenarios, INCIDENT_MIN_FOR_SHARE)
+    reasons = (
+        FailureReason.objects.filter(project_id=run.project_id, pk__in=list(scenarios_by_reason))
+        .annotate(
+            held=Exists(
+                Defect.objects.filter(
+                    project_id=run.project_id,
+                    kind=Defect.Kind.INCIDENT,
+                    reason_id=OuterRef("pk"),
+                    state__in=[*Defect.OPEN_STATES, Defect.State.MUTED],
+                )
+            )
+        )
+        .filter(
+            Q(held=True)
+            | Q(
+                pk__in=[
+                    pk for pk, scenarios in scenarios_by_reason.items() if len(scenarios) >= enough
+                ]
             )
         )
     )
@@ -544,6 +557,8 @@ def defects_record_run(*, run: Run, now: datetime | None = None) -> RecordOutcom
     run = (
         Run.objects.select_for_update(of=("self",), no_key=True)
         .select_related("project")
+        # Read with the lock, yet after any other grouping of the run committed: the project's
+        # advisory lock above (on SQLite, the transaction) made this statement wait for it.
         .annotate(triaged=Exists(TriagedRun.objects.filter(run=OuterRef("pk"))))
         .get(pk=run.pk)
     )

@@ -1,14 +1,18 @@
 """One cause, one thing to triage: an outage failing many scenarios alike is one incident."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from defects.actions import defect_resolve
+from defects.grouping import defects_record_run
 from defects.models import Defect, DefectOccurrence, Notification, TriageSettings
 from defects.selectors import run_triage
 from tests.builders import (
     a_failure,
     a_report,
     a_scenario,
+    a_stored_run,
     a_triaged_run,
     a_user,
     ago,
@@ -60,19 +64,26 @@ def test_a_few_scenarios_failing_alike_in_a_big_run_stay_defects(project):
 
 
 def test_a_share_of_the_scenarios_a_run_ran_failing_alike_is_one_incident(project):
-    # Three of twelve (25 %) reach the default share of 20 %; three of twenty (15 %) do not.
-    a_triaged_run(project, an_outage("night-1", failing=3, passing=9))
+    # Three of twenty scenarios (15 %) stay below the default share of 20 %; three of fifteen
+    # reach it, though their run holds 27 results (retries) and the project 23 scenarios.
     timed_out = [a_failure(message="timed out after 30000 ms waiting for the queue")]
-    a_triaged_run(project, a_report("night-2", [
+    a_triaged_run(project, a_report("night-1", [
         *[a_scenario(f"BID-{n:03d}", "failed", failures=timed_out) for n in range(3)],
         *[a_scenario(f"SCH-{n:03d}", "passed") for n in range(17)],
     ]))  # fmt: skip
+    retried = [
+        a_scenario(f"SCH-{n:03d}", "passed", attempt=attempt)
+        for n in range(12)
+        for attempt in (1, 2)
+    ]
+    outage = an_outage("night-2", failing=3, passing=0)
+    a_triaged_run(project, {**outage, "scenarios": [*outage["scenarios"], *retried]})
 
     night_1, night_2 = (
         sorted(Defect.objects.filter(last_run__external_id=night).values_list("kind", flat=True))
         for night in ("night-1", "night-2")
     )
-    assert (night_1, night_2) == (["incident"], ["defect", "defect", "defect"])
+    assert (night_1, night_2) == (["defect", "defect", "defect"], ["incident"])
 
 
 def test_the_thresholds_are_the_projects_own(project):
@@ -123,3 +134,21 @@ def test_a_run_with_many_regressions_is_one_digest_capped_with_how_many_more(pro
     assert mail.body.count("\n- ") + mail.body.startswith("- ") == 20
     assert mail.body.endswith("… and 5 more")
     assert DefectOccurrence.objects.filter(run__external_id="night-2").count() == 25
+
+
+def test_the_next_night_of_a_known_outage_is_grouped_in_a_fixed_number_of_queries(project):
+    a_triaged_run(project, an_outage("night-1", failing=20, **ago(60)))
+    counted = []
+    for night, failing in (("night-2", 20), ("night-3", 200)):
+        run = a_stored_run(project, an_outage(night, failing=failing, passing=50, **ago(5)))
+        with CaptureQueriesContext(connection) as queries:
+            defects_record_run(run=run)
+        counted.append(len(queries))
+
+    # However many scenarios fail, with nothing to create and no share to count: the
+    # project's lock; the run, locked, with whether it was grouped; its mark; its commit's
+    # flakes; its failing results and their failures; the settings; the reasons; the defects,
+    # locked; the occurrences; the incident's scenarios and their count; the defects' counts;
+    # and the savepoint around them.
+    assert counted == [15, 15]
+    assert Defect.objects.get().occurrence_count == 240
