@@ -109,7 +109,7 @@ def _utc_instant(value: datetime) -> datetime:
 
 class ReportModel(BaseModel):
     # No model validator here: one that runs before a model makes pydantic-core build every
-    # scenario as Python objects before validating it, a quarter of a large report's parse.
+    # scenario as Python objects before validating it, a fifth of a large report's parse.
     # `report_parse` reads a `null` member as absent instead (see `_nulls_dropped`).
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True
