@@ -54,8 +54,8 @@ def host_allowed(host: str) -> bool:
     return False
 
 
-def _allowed_parts(url: str) -> tuple[str, int]:
-    """The URL's host and port, once its scheme, port and host are acceptable."""
+def _allowed_parts(url: str) -> tuple[str, str, int]:
+    """The URL's scheme, host and port, once all three are acceptable."""
     parts = urllib.parse.urlsplit(url)
     try:
         port = parts.port
@@ -68,7 +68,7 @@ def _allowed_parts(url: str) -> tuple[str, int]:
             f"{parts.hostname} is not in the server's allowed outbound hosts "
             "(OUTBOUND_ALLOWED_HOSTS)"
         )
-    return parts.hostname, port or (443 if parts.scheme == "https" else 80)
+    return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
 
 
 def _resolve(host: str, port: int) -> tuple[str, ...]:
@@ -95,7 +95,11 @@ def _refuse_non_public(host: str, addresses: tuple[str, ...]) -> None:
 def destination_pin(url: str) -> Pin:
     """Resolve the URL's host once and check every address it has; the request is then made
     to these addresses only. Raises OutboundRefused."""
-    host, port = _allowed_parts(url)
+    _, host, port = _allowed_parts(url)
+    return _pin(host, port)
+
+
+def _pin(host: str, port: int) -> Pin:
     addresses = _resolve(host, port)
     if not settings.OUTBOUND_ALLOW_PRIVATE_NETWORKS:
         _refuse_non_public(host, addresses)
@@ -104,7 +108,7 @@ def destination_pin(url: str) -> Pin:
 
 def check_destination(url: str) -> None:
     """Raise OutboundRefused unless `url` is http(s) to an allowed, (by default) public host."""
-    host, port = _allowed_parts(url)
+    _, host, port = _allowed_parts(url)
     if not settings.OUTBOUND_ALLOW_PRIVATE_NETWORKS:
         _refuse_non_public(host, _resolve(host, port))
 
@@ -214,7 +218,7 @@ def pinned_post(
     there is one); the URL's host goes in the Host header and, for https, is what the
     certificate must name. Redirects are not followed: any answer but 2xx raises urllib's
     HTTPError, which holds the start of the answer's body."""
-    destination = _destination(url)
+    destination = _allowed_parts(url)
     if destination[1:] != (pin.host, pin.port):
         raise OutboundRefused(f"{url[:100]} is not a URL of {pin.host}:{pin.port}")
     kept = connection_take(destination, pin.addresses)
@@ -225,7 +229,7 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float) -> t
     """POST and return (status, body), as `pinned_post` does. The host is looked up and
     checked only to make a new connection: one kept from an earlier call goes to an address
     that was checked when it was made."""
-    destination = _destination(url)
+    destination = _allowed_parts(url)
     kept = connection_take(destination)
     if kept is not None and not _may_reach(connection_peer(kept)):
         # Kept from before private networks were refused (a setting changed in tests).
@@ -238,12 +242,6 @@ def _may_reach(address: str | None) -> bool:
     if address is None:
         return False
     return settings.OUTBOUND_ALLOW_PRIVATE_NETWORKS or is_public(_address(address))
-
-
-def _destination(url: str) -> tuple[str, str, int]:
-    """Scheme, host and port, once the URL is one the server may call (OutboundRefused)."""
-    host, port = _allowed_parts(url)
-    return urllib.parse.urlsplit(url).scheme, host, port
 
 
 def _post(
@@ -268,7 +266,9 @@ def _post(
             # timeout), answering nothing at once: sent again once, on a connection of its
             # own. A close that comes later may follow work done, and is not retried here.
             pass
-    connection = _new_connection(parts.scheme, pin or destination_pin(url), timeout)
+    # The URL was checked as `destination`: only its host is left to look up.
+    scheme, host, port = destination
+    connection = _new_connection(scheme, pin or _pin(host, port), timeout)
     return _post_over(connection, destination, url, target, body, headers, timeout)
 
 
