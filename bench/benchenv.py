@@ -61,7 +61,8 @@ def empty_bench_database() -> None:
 def next_ids(cursor: object, table: str, count: int) -> list[int]:
     """Primary keys taken from the table's sequence, for rows written by COPY."""
     rows = cursor.execute(
-        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+        "WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence(%s, 'id')::regclass AS seq) "
+        "SELECT nextval(s.seq) FROM s, generate_series(1, %s)",
         [table, count],
     ).fetchall()
     return [row[0] for row in rows]

@@ -287,8 +287,33 @@ def copy_report(project: Any, report: dict[str, Any]) -> None:
             "COPY runs_failureentity (project_id, failure_id, name, value, started_at) FROM STDIN"
         ) as copy:
             for fid, (_, _, _, f) in zip(failure_ids, failures, strict=True):
-                for name, value in f["keyEntityIds"].items():
-                    copy.write_row((project.pk, fid, name, str(value), run["startedAt"]))
+                for name, value in search_rows(f):
+                    copy.write_row((project.pk, fid, name, value, run["startedAt"]))
+
+
+def search_rows(failure: dict[str, Any]) -> list[tuple[str, str]]:
+    """The search rows Triage stores for a failure: its key entity ids, then each new id-like
+    cell of its evidence rows (text of 3 to 255 characters on one line, or an integer of 4
+    digits or more), at most 100 of those; the same rows, so the limit writes what ours does."""
+    rows = [(name, str(value)) for name, value in failure["keyEntityIds"].items()]
+    seen = {value for _, value in rows}
+    from_evidence = 0
+    for table in failure["evidence"]:
+        for row in table["rows"]:
+            for column, cell in row.items():
+                if isinstance(cell, str) and 3 <= len(cell) <= 255 and "\n" not in cell:
+                    text = cell
+                elif isinstance(cell, int) and not isinstance(cell, bool) and abs(cell) >= 1000:
+                    text = str(cell)
+                else:
+                    continue
+                if text not in seen:
+                    if from_evidence == 100:
+                        return rows
+                    seen.add(text)
+                    from_evidence += 1
+                    rows.append((f"{table['label'] or 'evidence'} · {column}"[:255], text))
+    return rows
 
 
 def time_naive(body: bytes, slug: str) -> float:
