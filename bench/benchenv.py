@@ -59,12 +59,11 @@ def empty_bench_database() -> None:
 
 
 def next_ids(cursor: object, table: str, count: int) -> list[int]:
-    """Primary keys taken from the table's sequence, for rows written by COPY."""
-    rows = cursor.execute(
-        "WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence(%s, 'id')::regclass AS seq) "
-        "SELECT nextval(s.seq) FROM s, generate_series(1, %s)",
-        [table, count],
-    ).fetchall()
+    """Primary keys taken from the table's sequence, for rows written by COPY: as ingest
+    takes them."""
+    from runs.bulk import IDS_FROM_SEQUENCE
+
+    rows = cursor.execute(IDS_FROM_SEQUENCE, [table, "id", count]).fetchall()
     return [row[0] for row in rows]
 
 

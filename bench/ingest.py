@@ -292,27 +292,28 @@ def copy_report(project: Any, report: dict[str, Any]) -> None:
 
 
 def search_rows(failure: dict[str, Any]) -> list[tuple[str, str]]:
-    """The search rows Triage stores for a failure: its key entity ids, then each new id-like
-    cell of its evidence rows (text of 3 to 255 characters on one line, or an integer of 4
-    digits or more), at most 100 of those; the same rows, so the limit writes what ours does."""
-    rows = [(name, str(value)) for name, value in failure["keyEntityIds"].items()]
+    """The search rows Triage stores for a failure, by ingest's own rule (`searchable_values`)
+    read from the parsed JSON: its key entity ids, then each new id-like cell of its evidence
+    rows, at most MAX_EVIDENCE_VALUES of those; so the limit writes what ours does."""
+    from runs.ingest import MAX_EVIDENCE_VALUES, entity_text, id_like_text
+
+    rows = [
+        (name, entity_text(value))
+        for name, value in failure["keyEntityIds"].items()
+        if value is not None
+    ]
     seen = {value for _, value in rows}
     from_evidence = 0
     for table in failure["evidence"]:
         for row in table["rows"]:
             for column, cell in row.items():
-                if isinstance(cell, str) and 3 <= len(cell) <= 255 and "\n" not in cell:
-                    text = cell
-                elif isinstance(cell, int) and not isinstance(cell, bool) and abs(cell) >= 1000:
-                    text = str(cell)
-                else:
-                    continue
-                if text not in seen:
-                    if from_evidence == 100:
+                text = id_like_text(cell)
+                if text and text not in seen:
+                    if from_evidence == MAX_EVIDENCE_VALUES:
                         return rows
                     seen.add(text)
                     from_evidence += 1
-                    rows.append((f"{table['label'] or 'evidence'} · {column}"[:255], text))
+                    rows.append((f"{table.get('label') or 'evidence'} · {column}"[:255], text))
     return rows
 
 

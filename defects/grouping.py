@@ -1,5 +1,6 @@
 """Group a run's failures into defects: create, route, reopen regressions, find shared causes."""
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -168,15 +169,12 @@ def _incident_reasons(run: Run, failures: _Failures) -> dict[int, FailureReason]
             )
         )
     )
-    ran: list[int] = []
 
+    @functools.cache
     def scenarios_ran() -> int:
-        # Counted only for a share to compare: most runs' reasons are decided without it.
-        if not ran:
-            ran.append(
-                ScenarioResult.objects.filter(run=run).values("scenario_id").distinct().count()
-            )
-        return ran[0]
+        # Counted only for a share to compare, and once: most runs' reasons are decided
+        # without it.
+        return ScenarioResult.objects.filter(run=run).values("scenario_id").distinct().count()
 
     def is_incident(reason: FailureReason) -> bool:
         scenarios = len(scenarios_by_reason[reason.pk])

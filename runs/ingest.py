@@ -452,7 +452,7 @@ def searchable_values(failure: FailureReport) -> list[tuple[str, str]]:
     for table in failure.evidence:
         for row in table.rows:
             for column, cell in row.items():
-                text = _id_like(cell)
+                text = id_like_text(cell)
                 if text and text not in seen:
                     if from_evidence == MAX_EVIDENCE_VALUES:
                         return found
@@ -462,7 +462,8 @@ def searchable_values(failure: FailureReport) -> list[tuple[str, str]]:
     return found
 
 
-def _id_like(cell: object) -> str | None:
+def id_like_text(cell: object) -> str | None:
+    """An evidence cell's text when it could be an id, else None."""
     # Strings that could be ids, and integers long enough not to be counts.
     if isinstance(cell, str) and 3 <= len(cell) <= 255 and "\n" not in cell:
         return cell
